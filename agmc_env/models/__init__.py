@@ -1,0 +1,152 @@
+"""The model zoo: CIFAR ResNets with the shipped pretrained weights, CIFAR MobileNet-V2/VGG-16,
+torchvision ImageNet models (weights from a local file only) and any user ``nn.Module``.
+
+Example:
+    >>> from agmc_env.models import get_model
+    >>> model = get_model("resnet56")            # loads <data>/pretrained/resnet56-4bfd9763.th
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torchvision
+from torch import nn
+
+from agmc_env.models.cifar_resnet import CIFAR_RESNET_DEPTHS, CifarResNet
+from agmc_env.models.cifar_small import CifarVGG16, cifar_mobilenet_v2
+from agmc_env.models.weights import WeightsMismatchError, load_weights, read_state_dict
+from agmc_env.paths import DataNotFoundError, find_data_file
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the zoo knows about a named model.
+
+    Attributes:
+        builder: ``builder(num_classes) -> nn.Module``.
+        dataset: the data set it is meant for (``"cifar10"`` or ``"imagenet"``).
+        input_size: ``(C, H, W)`` of one input.
+        mean, std: the input normalisation its weights were trained with.
+        pretrained_file: the shipped weights under ``<data>/pretrained/``, if any.
+    """
+
+    builder: Callable[[int], nn.Module]
+    dataset: str
+    input_size: tuple[int, int, int]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    pretrained_file: str | None = None
+
+
+_RESNET_FILES = {
+    20: "resnet20-12fca82f.th",
+    32: "resnet32-d509ac18.th",
+    44: "resnet44-014dd654.th",
+    56: "resnet56-4bfd9763.th",
+}
+
+MODEL_SPECS: dict[str, ModelSpec] = {
+    # The shipped ResNets were trained with the ImageNet normalisation (akamaster's trainer.py).
+    **{
+        f"resnet{depth}": ModelSpec(
+            partial(CifarResNet, depth),
+            "cifar10",
+            (3, 32, 32),
+            IMAGENET_MEAN,
+            IMAGENET_STD,
+            f"pretrained/{_RESNET_FILES[depth]}" if depth in _RESNET_FILES else None,
+        )
+        for depth in CIFAR_RESNET_DEPTHS
+    },
+    "mobilenet_v2_cifar": ModelSpec(cifar_mobilenet_v2, "cifar10", (3, 32, 32), CIFAR10_MEAN, CIFAR10_STD),
+    "vgg16_cifar": ModelSpec(CifarVGG16, "cifar10", (3, 32, 32), CIFAR10_MEAN, CIFAR10_STD),
+    **{
+        f"tv_{name}": ModelSpec(
+            partial(lambda n, num_classes: torchvision.models.get_model(n, weights=None, num_classes=num_classes), name),
+            "imagenet",
+            (3, 224, 224),
+            IMAGENET_MEAN,
+            IMAGENET_STD,
+        )
+        for name in (
+            "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+            "vgg16", "vgg16_bn", "densenet121", "efficientnet_b0", "regnet_y_400mf",
+            "shufflenet_v2_x1_0",
+        )
+    },
+}
+
+
+def available_models() -> list[str]:
+    """Names accepted by :func:`get_model`."""
+    return sorted(MODEL_SPECS)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of a named model; an unknown name lists the known ones."""
+    if name not in MODEL_SPECS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(available_models())}")
+    return MODEL_SPECS[name]
+
+
+def get_model(
+    name: str | nn.Module,
+    pretrained: bool = True,
+    num_classes: int | None = None,
+    weights_path: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> nn.Module:
+    """Build a model of the zoo, or pass a user ``nn.Module`` through unchanged.
+
+    Args:
+        name: a name from :func:`available_models`, or an ``nn.Module`` (returned as is).
+        pretrained: load weights: ``weights_path`` if given, else the shipped file (ResNet-20/32/44/56).
+            A model without shipped weights and no ``weights_path`` raises rather than silently
+            staying random. (default: ``True``)
+        num_classes: classifier outputs. (default: 10 for CIFAR models, 1000 for ImageNet ones)
+        weights_path: a local checkpoint (state_dict, ``weights_only``-loadable). Nothing is downloaded.
+        data_dir: the data root holding ``pretrained/`` (default: ``AGMC_DATA``, then ``../shared/data``).
+
+    Returns:
+        The model in ``eval()`` mode.
+    """
+    if isinstance(name, nn.Module):
+        return name.eval()
+    spec = get_spec(name)
+    if num_classes is None:
+        num_classes = 10 if spec.dataset == "cifar10" else 1000
+    model = spec.builder(num_classes)
+    if weights_path is not None:
+        load_weights(model, weights_path)
+    elif pretrained:
+        if spec.pretrained_file is None:
+            raise DataNotFoundError(
+                f"model {name!r} has no shipped pretrained weights; pass weights_path=<local file> "
+                "(CLI: --weights) or pretrained=False for a randomly initialised model"
+            )
+        load_weights(model, find_data_file(spec.pretrained_file, data_dir))
+    return model.eval()
+
+
+__all__ = [
+    "CifarResNet",
+    "CifarVGG16",
+    "MODEL_SPECS",
+    "ModelSpec",
+    "WeightsMismatchError",
+    "available_models",
+    "cifar_mobilenet_v2",
+    "get_model",
+    "get_spec",
+    "load_weights",
+    "read_state_dict",
+]
