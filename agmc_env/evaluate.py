@@ -49,7 +49,7 @@ class Evaluator:
         std (sequence of float): per-channel normalisation std.
         device (str): ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``. (default: ``"auto"``)
         precision (str): ``"fp32"``, or ``"bf16"``/``"fp16"`` autocast (opt-in). (default: ``"fp32"``)
-        batch_size (int): images per forward pass. (default: ``500``)
+        batch_size (int): images per forward pass; 250 measured fastest on a 2-core CPU. (default: ``250``)
         channels_last (bool): run convolutions in NHWC, faster on CPU and on tensor cores.
             (default: ``True``)
 
@@ -64,7 +64,7 @@ class Evaluator:
         std: Sequence[float],
         device: str | torch.device = "auto",
         precision: str = "fp32",
-        batch_size: int = 500,
+        batch_size: int = 250,
         channels_last: bool = True,
     ) -> None:
         if precision not in PRECISIONS:

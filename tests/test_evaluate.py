@@ -1,0 +1,54 @@
+"""Evaluator: the shipped accuracies to the hundredth, precision options, bad input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from agmc_env.cost import count_cost
+from agmc_env.data import load_split, synthetic_imageset
+from agmc_env.evaluate import Evaluator, resolve_device
+from agmc_env.models import get_model, get_spec
+
+SHIPPED_ACCURACY = {"resnet20": 91.73, "resnet32": 92.63, "resnet44": 93.10, "resnet56": 93.39}
+
+
+@pytest.mark.data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SHIPPED_ACCURACY))
+def test_shipped_weights_reach_published_accuracy(name: str) -> None:
+    spec = get_spec(name)
+    evaluator = Evaluator(load_split("test"), spec.mean, spec.std, device="cpu")
+    assert evaluator.accuracy(get_model(name)) == pytest.approx(SHIPPED_ACCURACY[name], abs=0.005)
+
+
+def test_accuracy_matches_a_plain_loop(tiny_cnn) -> None:
+    images = synthetic_imageset(num_images=37)
+    evaluator = Evaluator(images, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), device="cpu", batch_size=8)
+    with torch.no_grad():
+        x = (images.images.float() / 255 - 0.5) / 0.25
+        expected = 100.0 * (tiny_cnn(x).argmax(1) == images.labels).float().mean().item()
+    assert evaluator.accuracy(tiny_cnn) == pytest.approx(expected)
+
+
+def test_bf16_runs(tiny_cnn) -> None:
+    evaluator = Evaluator(synthetic_imageset(16), (0.5,) * 3, (0.25,) * 3, device="cpu", precision="bf16")
+    assert 0.0 <= evaluator.accuracy(tiny_cnn) <= 100.0
+
+
+def test_bad_evaluator_arguments() -> None:
+    images = synthetic_imageset(4)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Evaluator(images, (0.5,) * 3, (0.25,) * 3, precision="int4")
+    with pytest.raises(ValueError, match="channels"):
+        Evaluator(images, (0.5,), (0.25,))
+    with pytest.raises(ValueError, match="device must be one of"):
+        resolve_device("tpu")
+
+
+def test_cost_agrees_with_flop_counter() -> None:
+    model = get_model("mobilenet_v2_cifar", pretrained=False)
+    with FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, 3, 32, 32))
+    assert count_cost(model, (3, 32, 32)).flops == counter.get_total_flops()
