@@ -3,3 +3,9 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from agmc_env.envs import register_envs
+
+register_envs()
+
+__all__ = ["__version__", "register_envs"]
