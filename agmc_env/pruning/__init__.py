@@ -1,0 +1,30 @@
+"""Dependency-aware channel pruning, fine-grained pruning, the exact cost model and the budget wall.
+
+Example:
+    >>> from agmc_env.models import get_model
+    >>> from agmc_env.pruning import BudgetWall, CostModel, find_units, prune_model
+    >>> model = get_model("resnet56")
+    >>> units = find_units(model, (3, 32, 32))              # the 27 block-internal convs
+    >>> wall = BudgetWall(CostModel(model, units, (3, 32, 32)), preserve=0.5)
+    >>> small = prune_model(model, units, [0.5] * len(units))
+"""
+
+from agmc_env.pruning.budget import TARGETS, BudgetWall
+from agmc_env.pruning.channel import IMPORTANCES, channel_importance, prune_model, prune_to_kept, pruned_indices
+from agmc_env.pruning.cost_model import CostModel
+from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units, kept_channels
+
+__all__ = [
+    "IMPORTANCES",
+    "TARGETS",
+    "UNIT_SETS",
+    "BudgetWall",
+    "CostModel",
+    "PrunableUnit",
+    "channel_importance",
+    "find_units",
+    "kept_channels",
+    "prune_model",
+    "prune_to_kept",
+    "pruned_indices",
+]
