@@ -1,0 +1,91 @@
+"""Per-unit observations: the learned (GAE) embedding and AMC's rule-based layer state.
+
+A prunable unit is given by the qualified names of its modules (``PrunableUnit.module_names``),
+mapped to graph nodes through ``ModelGraph.module_to_node``. Both functions return one float32 row
+per unit, in the order given, with finite documented bounds, ready to be put into a ``Box``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from agmc_env.embedding.gae import EmbeddingResult
+from agmc_env.graph import ModelGraph
+
+# Columns of rule_unit_features, in order.
+RULE_FEATURES = ("index", "in_channels", "out_channels", "feature_map_size", "stride", "kernel", "macs")
+
+
+def _unit_nodes(graph: ModelGraph, unit_module_names: Sequence[Sequence[str]]) -> list[list[int]]:
+    if len(unit_module_names) == 0:
+        raise ValueError("unit_module_names must name at least one unit")
+    units = []
+    for position, names in enumerate(unit_module_names):
+        if isinstance(names, str) or len(names) == 0:
+            raise ValueError(
+                f"unit_module_names[{position}] must be a non-empty tuple of module names, got {names!r}"
+            )
+        missing = [name for name in names if name not in graph.module_to_node]
+        if missing:
+            raise ValueError(
+                f"unit {position} names modules that are not nodes of the graph: {missing}; "
+                "module names are qualified names from model.named_modules(), e.g. 'layer1.0.conv1'"
+            )
+        units.append([graph.module_to_node[name] for name in names])
+    return units
+
+
+def unit_embeddings(
+    graph: ModelGraph,
+    result: EmbeddingResult | torch.Tensor,
+    unit_module_names: Sequence[Sequence[str]],
+) -> np.ndarray:
+    """The learned embedding of each prunable unit, bounded in [-1, 1].
+
+    A unit's vector is the mean of its nodes' embeddings. Each dimension is then divided by its
+    largest absolute value over the given units, so every entry lies in [-1, 1] (the extreme unit
+    of each dimension reaches +-1; an all-zero dimension stays 0). Directions and relative
+    distances between units are kept, unlike a squashing ``tanh``.
+
+    Args:
+        graph: the graph the embeddings were trained on.
+        result: :func:`node_embeddings` output, or its ``[N, dim]`` tensor.
+        unit_module_names: per unit, the qualified names of its modules.
+
+    Returns:
+        ``[U, dim]`` float32 array.
+    """
+    embeddings = result.embeddings if isinstance(result, EmbeddingResult) else result
+    if embeddings.dim() != 2 or embeddings.size(0) != graph.num_nodes:
+        raise ValueError(f"embeddings must be [{graph.num_nodes}, dim], got {tuple(embeddings.shape)}")
+    nodes = embeddings.detach().cpu().double().numpy()
+    vectors = np.stack([nodes[indices].mean(axis=0) for indices in _unit_nodes(graph, unit_module_names)])
+    scale = np.abs(vectors).max(axis=0)
+    vectors = np.divide(vectors, scale, out=np.zeros_like(vectors), where=scale > 0)
+    return np.clip(vectors, -1.0, 1.0).astype(np.float32)
+
+
+def rule_unit_features(graph: ModelGraph, unit_module_names: Sequence[Sequence[str]]) -> np.ndarray:
+    """AMC's static layer state of each prunable unit, min-max normalised to [0, 1].
+
+    Columns (:data:`RULE_FEATURES`): position in the given order, in channels, out channels, input
+    feature-map size (``H * W``), stride, kernel size of the unit's first module (its root layer),
+    and the MACs of all its modules. Each column is scaled to [0, 1] over the given units (a
+    constant column becomes 0). AMC's dynamic part (MACs removed so far, MACs still to remove,
+    previous action) depends on the episode and is added by the environment.
+
+    Returns:
+        ``[U, len(RULE_FEATURES)]`` float32 array.
+    """
+    rows = []
+    for position, indices in enumerate(_unit_nodes(graph, unit_module_names)):
+        root = graph.nodes[indices[0]]
+        macs = sum(graph.nodes[i].macs for i in indices)
+        rows.append([position, root.in_channels, root.out_channels, root.in_spatial, root.stride, root.kernel, macs])
+    table = np.asarray(rows, dtype=np.float64)
+    low, span = table.min(axis=0), np.ptp(table, axis=0)
+    table = np.divide(table - low, span, out=np.zeros_like(table), where=span > 0)
+    return table.astype(np.float32)

@@ -1,0 +1,189 @@
+"""The fixed operation vocabulary and the per-node features of a model graph.
+
+Feature vector of a node (``NUM_FEATURES`` = 21 floats, in this order):
+
+- one-hot operation type over :data:`OPS` (11);
+- ``log2(1 + v) / 16`` of in channels, out channels, kernel size, stride, groups, input spatial
+  size and output spatial size (7). Spatial sizes are ``H * W`` (1 for flat tensors), kernel and
+  stride the largest side (3 for 3x3; 1 for ops without them), read from the module's attributes. Dividing by 16 keeps values of
+  real networks (up to 2**16 pixels or channels) in about [0, 1];
+- the node's share of the model's MACs (conv + linear, as :mod:`agmc_env.cost`) and of its
+  parameters (2);
+- a prunable flag: 1 for conv and linear layers, whose output channels can be cut (1);
+- where the node sits: its relative depth ``d`` in [0, 1] (longest path from the input, divided by
+  the longest path of the graph) and ``sin(2 pi f d), cos(2 pi f d)`` for ``f`` in
+  :data:`DEPTH_FREQUENCIES` (1 + 10). Without them, the repeated blocks of a network are
+  indistinguishable to a GCN: every conv of a stage would get the same embedding, and held-out
+  edges could not be told from non-edges.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import TensorMetadata
+
+OPS = (
+    "conv", "depthwise_conv", "linear", "batch_norm", "activation", "pooling",
+    "add", "concat", "flatten", "mul", "other",
+)  # fmt: skip
+_SCALARS = ("in_channels", "out_channels", "kernel", "stride", "groups", "in_spatial", "out_spatial")
+DEPTH_FREQUENCIES = (1, 2, 4, 8, 16)
+NUM_FEATURES = len(OPS) + len(_SCALARS) + 3 + 1 + 2 * len(DEPTH_FREQUENCIES)
+PRUNABLE_OPS = ("conv", "depthwise_conv", "linear")
+_LOG_SCALE = 16.0
+
+_FUNCTIONS = {
+    "activation": {
+        torch.relu, torch.relu_, torch.sigmoid, torch.tanh, nn.functional.relu, nn.functional.relu6,
+        nn.functional.hardswish, nn.functional.hardsigmoid, nn.functional.silu, nn.functional.gelu,
+        nn.functional.leaky_relu, nn.functional.elu, nn.functional.sigmoid, nn.functional.softmax,
+    },
+    "pooling": {
+        nn.functional.max_pool2d, nn.functional.avg_pool2d, nn.functional.adaptive_avg_pool2d,
+        nn.functional.adaptive_max_pool2d, nn.functional.max_pool1d, nn.functional.avg_pool1d,
+        torch.mean,
+    },
+    "add": {operator.add, operator.iadd, torch.add},
+    "concat": {torch.cat, torch.concat},
+    "flatten": {torch.flatten},
+    "mul": {operator.mul, operator.imul, torch.mul},
+}  # fmt: skip
+_METHODS = {
+    "activation": {"relu", "relu_", "sigmoid", "sigmoid_", "tanh", "softmax"},
+    "pooling": {"mean"},
+    "add": {"add", "add_"},
+    "flatten": {"flatten"},
+    "mul": {"mul", "mul_"},
+}
+_NORMS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """Raw attributes of one graph node (the features are derived from these).
+
+    Attributes:
+        op: one of :data:`OPS`.
+        in_shape, out_shape: tensor shapes for a batch of one (first tensor in, first tensor out).
+        in_channels, out_channels, kernel, stride, groups, in_spatial, out_spatial: as described in
+            the module docstring.
+        macs: multiply-accumulates for one input (conv and linear only, else 0).
+        params: parameters of the node's module (0 for functions).
+        depth: longest path from the input (the first operation has depth 0).
+    """
+
+    op: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    in_channels: int
+    out_channels: int
+    kernel: int
+    stride: int
+    groups: int
+    in_spatial: int
+    out_spatial: int
+    macs: int
+    params: int
+    depth: int
+
+
+def classify(node: fx.Node, module: nn.Module | None) -> str:
+    """The operation type of an fx node (``module`` is its ``nn.Module`` for ``call_module``)."""
+    if module is not None:
+        if isinstance(module, nn.modules.conv._ConvNd):
+            depthwise = module.groups > 1 and module.groups == module.in_channels
+            return "depthwise_conv" if depthwise else "conv"
+        if isinstance(module, nn.Linear):
+            return "linear"
+        if isinstance(module, _NORMS):
+            return "batch_norm"
+        if type(module).__module__ == "torch.nn.modules.activation":
+            return "activation"
+        if type(module).__module__ == "torch.nn.modules.pooling":
+            return "pooling"
+        if isinstance(module, nn.Flatten):
+            return "flatten"
+        return "other"
+    table = _FUNCTIONS if node.op == "call_function" else _METHODS if node.op == "call_method" else {}
+    for op, targets in table.items():
+        if node.target in targets:
+            return op
+    if node.op == "call_method" and node.target in ("view", "reshape"):
+        out_shape = _shape(node)
+        if out_shape is not None and len(out_shape) == 2:
+            return "flatten"  # x.view(x.size(0), -1)
+    return "other"
+
+
+def _shape(node: fx.Node) -> tuple[int, ...] | None:
+    """Shape of the node's (first) output tensor, or ``None`` when it holds no tensor."""
+    meta = node.meta.get("tensor_meta")
+    while isinstance(meta, (tuple, list)) and not isinstance(meta, TensorMetadata) and meta:
+        meta = meta[0]  # a split (chunk) or other multi-output op: its first tensor
+    return tuple(meta.shape) if isinstance(meta, TensorMetadata) else None
+
+
+def _spatial(shape: tuple[int, ...]) -> int:
+    return math.prod(shape[2:]) if len(shape) > 2 else 1
+
+
+def _side(value: int | tuple[int, ...]) -> int:
+    return max(value) if isinstance(value, tuple) else int(value)
+
+
+def _channels(shape: tuple[int, ...]) -> int:
+    return int(shape[1]) if len(shape) > 1 else 1  # C of (N, C, ...) or F of (N, F)
+
+
+def node_info(node: fx.Node, module: nn.Module | None, op: str, depth: int) -> NodeInfo:
+    """Raw attributes of a tensor-valued node, read from its shapes and its module."""
+    out_shape = _shape(node) or ()
+    inputs = [s for s in (_shape(a) for a in node.all_input_nodes) if s is not None]
+    in_shape = inputs[0] if inputs else out_shape
+    kernel = stride = groups = 1
+    macs = params = 0
+    if module is not None:
+        kernel = _side(getattr(module, "kernel_size", 1))
+        stride = _side(getattr(module, "stride", 1))
+        groups = int(getattr(module, "groups", 1))
+        params = sum(p.numel() for p in module.parameters())
+        out_numel = math.prod(out_shape)
+        if isinstance(module, nn.modules.conv._ConvNd):
+            macs = module.in_channels // module.groups * math.prod(module.kernel_size) * out_numel
+        elif isinstance(module, nn.Linear):
+            macs = module.in_features * out_numel
+    return NodeInfo(
+        op=op,
+        in_shape=in_shape,
+        out_shape=out_shape,
+        in_channels=_channels(in_shape),
+        out_channels=_channels(out_shape),
+        kernel=kernel,
+        stride=stride,
+        groups=groups,
+        in_spatial=_spatial(in_shape),
+        out_spatial=_spatial(out_shape),
+        macs=macs,
+        params=params,
+        depth=depth,
+    )
+
+
+def feature_matrix(infos: list[NodeInfo], total_params: int) -> torch.Tensor:
+    """The ``[N, NUM_FEATURES]`` float32 node-feature matrix described in the module docstring."""
+    total_macs = sum(info.macs for info in infos)
+    max_depth = max((info.depth for info in infos), default=0)
+    rows = []
+    for info in infos:
+        one_hot = [1.0 if info.op == op else 0.0 for op in OPS]
+        scalars = [math.log2(1 + getattr(info, name)) / _LOG_SCALE for name in _SCALARS]
+        shares = [info.macs / total_macs if total_macs else 0.0, info.params / total_params if total_params else 0.0]
+        depth = info.depth / max_depth if max_depth else 0.0
+        waves = [f(2 * math.pi * k * depth) for k in DEPTH_FREQUENCIES for f in (math.sin, math.cos)]
+        rows.append(one_hot + scalars + shares + [1.0 if info.op in PRUNABLE_OPS else 0.0, depth] + waves)
+    return torch.tensor(rows, dtype=torch.float32).reshape(len(infos), NUM_FEATURES)
