@@ -9,9 +9,12 @@ Example:
     >>> small = prune_model(model, units, [0.5] * len(units))
 """
 
+from agmc_env.pruning.batchnorm import recalibrate_batchnorm
 from agmc_env.pruning.budget import TARGETS, BudgetWall
 from agmc_env.pruning.channel import IMPORTANCES, channel_importance, prune_model, prune_to_kept, pruned_indices
 from agmc_env.pruning.cost_model import CostModel
+from agmc_env.pruning.fine_grained import fine_grained_prune, magnitude_masks, nonzero_params, prunable_layers
+from agmc_env.pruning.serialization import load_pruned, pruning_spec, save_pruned
 from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units, kept_channels
 
 __all__ = [
@@ -23,8 +26,16 @@ __all__ = [
     "PrunableUnit",
     "channel_importance",
     "find_units",
+    "fine_grained_prune",
     "kept_channels",
+    "load_pruned",
+    "magnitude_masks",
+    "nonzero_params",
+    "prunable_layers",
     "prune_model",
     "prune_to_kept",
     "pruned_indices",
+    "pruning_spec",
+    "recalibrate_batchnorm",
+    "save_pruned",
 ]

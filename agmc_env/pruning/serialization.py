@@ -1,0 +1,87 @@
+"""Save and load pruned models without pickles: a JSON spec beside a ``weights_only`` state_dict.
+
+The spec names the base model of the zoo and the kept channels of each unit; loading builds the base
+model, prunes it to those channel counts (which fixes every shape) and loads the saved weights.
+Files: ``<dir>/pruned.json`` and ``<dir>/weights.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from agmc_env.models import get_model, get_spec
+from agmc_env.pruning.channel import prune_to_kept
+from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units
+
+SPEC_FILE = "pruned.json"
+WEIGHTS_FILE = "weights.pt"
+FORMAT_VERSION = 1
+_REQUIRED = ("model", "units", "input_size", "unit_names", "kept_channels")
+
+
+def pruning_spec(
+    model_name: str,
+    units: Sequence[PrunableUnit],
+    kept: Sequence[int],
+    unit_set: str = "inner",
+    input_size: Sequence[int] = (3, 32, 32),
+    num_classes: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The JSON-safe architecture record of a model pruned from zoo model ``model_name``.
+
+    ``extra`` (JSON-safe: ratios, accuracy, ...) is stored alongside and returned by :func:`load_pruned`.
+    """
+    get_spec(model_name)  # a model outside the zoo cannot be rebuilt: fail at save, not at load
+    if unit_set not in UNIT_SETS:
+        raise ValueError(f"unit_set must be one of {UNIT_SETS}, got {unit_set!r}")
+    if len(kept) != len(units):
+        raise ValueError(f"need one kept count per unit ({len(units)}), got {len(kept)}")
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": model_name,
+        "num_classes": num_classes,
+        "units": unit_set,
+        "input_size": [int(s) for s in input_size],
+        "unit_names": [u.name for u in units],
+        "kept_channels": [int(k) for k in kept],
+        **extra,
+    }
+
+
+def save_pruned(path_dir: str | os.PathLike, model: nn.Module, spec_json: Mapping[str, Any]) -> Path:
+    """Write ``spec_json`` (see :func:`pruning_spec`) and ``model``'s state_dict into ``path_dir``."""
+    missing = [key for key in _REQUIRED if key not in spec_json]
+    if missing:
+        raise ValueError(f"spec_json lacks {missing}; build it with pruning_spec()")
+    path = Path(path_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / SPEC_FILE).write_text(json.dumps(dict(spec_json), indent=2) + "\n")
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path / WEIGHTS_FILE)
+    return path
+
+
+def load_pruned(path_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a model saved by :func:`save_pruned`; returns ``(model in eval mode, spec)``."""
+    path = Path(path_dir)
+    for name in (SPEC_FILE, WEIGHTS_FILE):
+        if not (path / name).is_file():
+            raise FileNotFoundError(f"{path / name} not found: not a directory written by save_pruned")
+    spec = json.loads((path / SPEC_FILE).read_text())
+    if spec.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path / SPEC_FILE}: format_version {spec.get('format_version')!r}, expected {FORMAT_VERSION}")
+    input_size = tuple(spec["input_size"])
+    base = get_model(spec["model"], pretrained=False, num_classes=spec.get("num_classes"))
+    units = find_units(base, input_size, spec["units"])
+    if [u.name for u in units] != spec["unit_names"]:
+        raise ValueError(f"{path / SPEC_FILE}: its units do not match those of {spec['model']!r} in this version")
+    model = prune_to_kept(base, units, spec["kept_channels"])
+    model.load_state_dict(torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True))
+    return model.eval(), spec
