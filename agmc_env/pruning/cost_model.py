@@ -86,7 +86,7 @@ class CostModel:
         self._kernel = layer_array(lambda m: int(np.prod(getattr(m, "kernel_size", (1,)))))
         self._bias = layer_array(lambda m: int(getattr(m, "bias", None) is not None))
         self._positions = np.array([positions[n] for n in layer_names], dtype=np.int64)
-        self._depthwise = layer_array(tp_adapter._is_depthwise).astype(bool)
+        self._depthwise = layer_array(tp_adapter.is_depthwise).astype(bool)
         self._m_in = np.zeros((len(layer_names), n_units), dtype=np.int64)
         self._m_out = np.zeros((len(layer_names), n_units), dtype=np.int64)
 
@@ -97,7 +97,9 @@ class CostModel:
             for item in unit.items:
                 per_channel, remainder = divmod(item.count, unit.channels)
                 if remainder:
-                    raise ValueError(f"{item.module_name!r}: {item.count} entries do not split over {unit.channels} channels")
+                    raise ValueError(
+                        f"{item.module_name!r}: {item.count} entries do not split over {unit.channels} channels"
+                    )
                 if item.kind == "channel":
                     if item.module_name not in channel_names:
                         channel_names.append(item.module_name)

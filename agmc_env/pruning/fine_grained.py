@@ -30,7 +30,10 @@ def _ratio_map(model: nn.Module, ratios_per_layer: Mapping[str, float] | Sequenc
         ratios = dict(ratios_per_layer)
     else:
         if len(ratios_per_layer) != len(layers):
-            raise ValueError(f"ratios_per_layer must have one entry per conv/linear layer ({len(layers)}), got {len(ratios_per_layer)}")
+            raise ValueError(
+                f"ratios_per_layer must have one entry per conv/linear layer ({len(layers)}), "
+                f"got {len(ratios_per_layer)}"
+            )
         ratios = dict(zip(layers, ratios_per_layer))
     for name, ratio in ratios.items():
         if not 0.0 <= ratio <= 1.0:
@@ -39,7 +42,9 @@ def _ratio_map(model: nn.Module, ratios_per_layer: Mapping[str, float] | Sequenc
 
 
 @torch.no_grad()
-def magnitude_masks(model: nn.Module, ratios_per_layer: Mapping[str, float] | Sequence[float]) -> dict[str, torch.Tensor]:
+def magnitude_masks(
+    model: nn.Module, ratios_per_layer: Mapping[str, float] | Sequence[float]
+) -> dict[str, torch.Tensor]:
     """Boolean keep-masks of the weights: ``round(ratio * numel)`` smallest magnitudes removed per layer.
 
     Args:

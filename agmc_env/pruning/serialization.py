@@ -76,7 +76,8 @@ def load_pruned(path_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]
             raise FileNotFoundError(f"{path / name} not found: not a directory written by save_pruned")
     spec = json.loads((path / SPEC_FILE).read_text())
     if spec.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path / SPEC_FILE}: format_version {spec.get('format_version')!r}, expected {FORMAT_VERSION}")
+        version = spec.get("format_version")
+        raise ValueError(f"{path / SPEC_FILE}: format_version {version!r}, expected {FORMAT_VERSION}")
     input_size = tuple(spec["input_size"])
     base = get_model(spec["model"], pretrained=False, num_classes=spec.get("num_classes"))
     units = find_units(base, input_size, spec["units"])

@@ -55,8 +55,11 @@ class GroupInfo:
     grouped_conv: str | None  # a grouped (not depthwise) conv Torch-Pruning cannot prune exactly
 
 
-def _is_depthwise(module: nn.Module) -> bool:
-    return isinstance(module, nn.modules.conv._ConvNd) and module.groups > 1 and module.groups == module.in_channels == module.out_channels
+def is_depthwise(module: nn.Module) -> bool:
+    """A conv with one group per channel (in, out and groups all equal)."""
+    if not isinstance(module, nn.modules.conv._ConvNd):
+        return False
+    return module.groups > 1 and module.groups == module.in_channels == module.out_channels
 
 
 def _is_channel_pad(node: tp.dependency.Node) -> bool:
@@ -98,7 +101,7 @@ def build_dependency_graph(model: nn.Module, input_size: Sequence[int]) -> tuple
 
 def _item_kind(graph: tp.DependencyGraph, module: nn.Module, handler: object) -> str:
     if isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)):
-        if _is_depthwise(module):
+        if is_depthwise(module):
             return "depthwise"
         return "out" if graph.is_out_channel_pruning_fn(handler) else "in"
     return "channel"
@@ -126,12 +129,13 @@ def describe_group(graph: tp.DependencyGraph, module: nn.Module) -> GroupInfo:
             touches_stream = True
             channel_pad = channel_pad or node.name
         target = node.module
-        consumed = isinstance(target, (nn.Linear, nn.modules.conv._ConvNd)) and not graph.is_out_channel_pruning_fn(dep.handler)
+        is_layer = isinstance(target, (nn.Linear, nn.modules.conv._ConvNd))
+        consumed = is_layer and not graph.is_out_channel_pruning_fn(dep.handler)
         if not consumed and (node.type == tp.ops.OPTYPE.OUTPUT or not node.outputs):
             touches_output = True  # these channels flow, unconsumed, into the model's output
         if not isinstance(target, nn.Module) or target not in names:
             continue
-        if isinstance(target, nn.modules.conv._ConvNd) and target.groups > 1 and not _is_depthwise(target):
+        if isinstance(target, nn.modules.conv._ConvNd) and target.groups > 1 and not is_depthwise(target):
             grouped_conv = grouped_conv or names[target]
         if not list(target.parameters(recurse=False)):
             continue

@@ -55,7 +55,7 @@ def _check_units(units: str) -> None:
 def unit_groups(
     model: nn.Module, input_size: Sequence[int], units: str = "inner"
 ) -> list[tp_adapter.GroupInfo]:
-    """The dependency groups behind :func:`find_units`, in the same order (for the cost model)."""
+    """The dependency groups behind :func:`find_units`, in the same order."""
     _check_units(units)
     graph, order = tp_adapter.build_dependency_graph(model, input_size)
     selected = []
@@ -137,5 +137,7 @@ def with_items(
         info = tp_adapter.describe_group(graph, modules[unit.name])
         if info.channels != unit.channels:
             raise ValueError(f"unit {unit.name!r} has {info.channels} channels in this model, not {unit.channels}")
-        filled.append(PrunableUnit(unit.index, unit.name, unit.module_names, unit.consumer_names, unit.channels, info.items))
+        filled.append(
+            PrunableUnit(unit.index, unit.name, unit.module_names, unit.consumer_names, unit.channels, info.items)
+        )
     return filled

@@ -24,6 +24,12 @@ def test_clipped_actions_always_end_within_budget(
 ) -> None:
     _COST_MODEL.round_to = round_to
     try:
+        smallest = _COST_MODEL.cost([0.8] * len(_UNITS))
+        field = "macs" if target == "flops" else "params"
+        if getattr(smallest, field) > preserve * getattr(_COST_MODEL.base, field):
+            with pytest.raises(ValueError, match="unreachable"):
+                BudgetWall(_COST_MODEL, target=target, preserve=preserve, max_ratio=0.8)
+            return
         wall = BudgetWall(_COST_MODEL, target=target, preserve=preserve, max_ratio=0.8)
         ratios: list[float] = []
         for action in actions:
