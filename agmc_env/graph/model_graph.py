@@ -38,8 +38,9 @@ class ModelGraph:
         node_names: the qualified module name for module calls (``"layer1.0.conv1"``; a module
             called twice gets ``"name:1"`` for its second call), else the fx node name.
         node_ops: the operation type of each node, one of :data:`agmc_env.graph.OPS`.
-        module_to_node: qualified name of every called leaf module -> its node index (its first
-            call if it is called more than once).
+        module_to_node: qualified name of every called leaf module that is a node -> its node
+            index (its first call if it is called more than once). Every conv and linear layer is
+            there; pass-through ``nn.Identity`` modules are not.
         nodes: raw attributes of each node (shapes, channels, MACs, params).
     """
 
