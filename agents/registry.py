@@ -1,0 +1,102 @@
+"""Every agent name ``agmc search --agent`` accepts: what it builds and which env options it implies.
+
+=============  =====================================================  =======================
+name           agent                                                  env options it sets
+=============  =====================================================  =======================
+``ddpg``       SB3 DDPG with AMC's settings (:func:`make_ddpg`)       (none)
+``td3``        SB3 TD3 with AMC's settings (:func:`make_td3`)         (none)
+``ppo``        SB3 PPO (:func:`make_ppo`)                             (none)
+``sac``        SB3 SAC (:func:`make_sac`)                             (none)
+``amc``        AMC: DDPG on AMC's rule-based layer features           ``embedding="rule"``
+``agmc``       AGMC: DDPG on the learned graph embedding              ``embedding="gnn"``
+``random``     random search through the budget wall                  (none)
+``uniform``    one ratio for all units, solved to meet the budget     (none)
+``handcrafted``  uniform ratio with L1-norm channel selection          ``importance="l1"``
+``cem``        cross-entropy method (``agents/examples/cem_agent.py``)  (none)
+=============  =====================================================  =======================
+
+``agent_options`` are keyword arguments of the builder: ``warmup_episodes`` and any SB3 argument
+for the SB3 agents; ``population``/``elite_fraction`` for ``cem``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """How to build one named agent.
+
+    Attributes:
+        summary: one line for ``--help``.
+        build: ``build(env, seed, **options)`` -> an SB3 model or a protocol agent.
+        env_options: options of ``ModelCompression-v0`` the agent's definition fixes.
+        sb3: the SB3 algorithm name when it is one (drives checkpointing).
+    """
+
+    summary: str
+    build: Callable[..., Any]
+    env_options: dict[str, Any] = field(default_factory=dict)
+    sb3: str | None = None
+
+
+def _sb3(kind: str) -> Callable[..., Any]:
+    def build(env: gym.Env, seed: int, **options: Any) -> Any:
+        from agents.sb3_agents import SB3_FACTORIES  # SB3 is imported only when an SB3 agent is used
+
+        return SB3_FACTORIES[kind](env, seed=seed, **options)
+
+    return build
+
+
+def _uniform(env: gym.Env, seed: int, **options: Any) -> Any:
+    from agents.baselines import UniformAgent
+
+    return UniformAgent(env, **options)
+
+
+def _random(env: gym.Env, seed: int, **options: Any) -> Any:
+    from agents.baselines import RandomSearchAgent
+
+    return RandomSearchAgent(env, seed=seed, **options)
+
+
+def _cem(env: gym.Env, seed: int, **options: Any) -> Any:
+    from agents.examples.cem_agent import make_agent
+
+    return make_agent(env, seed, **options)
+
+
+AGENTS: dict[str, AgentSpec] = {
+    "ddpg": AgentSpec("SB3 DDPG with AMC's settings", _sb3("ddpg"), sb3="ddpg"),
+    "td3": AgentSpec("SB3 TD3 with AMC's settings", _sb3("td3"), sb3="td3"),
+    "ppo": AgentSpec("SB3 PPO", _sb3("ppo"), sb3="ppo"),
+    "sac": AgentSpec("SB3 SAC", _sb3("sac"), sb3="sac"),
+    "amc": AgentSpec("AMC: DDPG on rule-based layer features", _sb3("ddpg"), {"embedding": "rule"}, sb3="ddpg"),
+    "agmc": AgentSpec("AGMC: DDPG on the learned graph embedding", _sb3("ddpg"), {"embedding": "gnn"}, sb3="ddpg"),
+    "random": AgentSpec("random search through the budget wall", _random),
+    "uniform": AgentSpec("one ratio for every unit, solved to meet the budget", _uniform),
+    "handcrafted": AgentSpec("uniform ratio with L1-norm channel selection", _uniform, {"importance": "l1"}),
+    "cem": AgentSpec("cross-entropy method (agents/examples/cem_agent.py)", _cem),
+}
+
+
+def get_agent_spec(name: str) -> AgentSpec:
+    """The spec of agent ``name``; ``ValueError`` naming the accepted names otherwise."""
+    if name not in AGENTS:
+        raise ValueError(f"agent must be one of {tuple(AGENTS)}, got {name!r}")
+    return AGENTS[name]
+
+
+def merge_env_options(name: str, env_options: dict[str, Any]) -> dict[str, Any]:
+    """``env_options`` with the options agent ``name`` implies; ``ValueError`` on a contradiction."""
+    implied = get_agent_spec(name).env_options
+    for key, value in implied.items():
+        if key in env_options and env_options[key] != value:
+            raise ValueError(f"agent {name!r} means {key}={value!r}, but {key}={env_options[key]!r} was given")
+    return {**env_options, **implied}

@@ -1,0 +1,228 @@
+"""The search runner: N episodes of any agent on ``ModelCompression-v0``, logged, checkpointed, resumable.
+
+What a search writes into its directory ``DIR``:
+
+===================  ==========================================================================
+``config.json``      the env options, agent, seed and episode count of the search
+``episodes.jsonl``   one line per episode (``episode, ratios, kept_flops_fraction,
+                     kept_params_fraction, accuracy, reward, seconds``...), flushed per episode
+``best/``            the best episode's pruned model (``agmc_env.pruning.load_pruned``) and its
+                     policy (``policy.json``)
+``rewards.png``      reward and accuracy per episode; ``best_policy.png``: the best per-unit ratios
+``summary.json``     the final summary (what ``agmc search --json`` prints)
+``checkpoint/``      agent, replay buffer, noise and random states after the last episode
+``tensorboard/``     per-episode scalars (and SB3's training logs), when asked for
+===================  ==========================================================================
+
+A search killed at any moment (even ``kill -9``) continues with ``resume=True`` from its last
+completed episode: the log is cut back to the checkpoint, so no episode is lost or logged twice.
+
+Example:
+    >>> summary = run_search("runs/r20", {"model": "resnet20", "val_size": 500}, agent="ddpg", episodes=100)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from agents.atomic import atomic_write_json
+from agents.best_model import BestModel
+from agents.checkpoint import Checkpoint, capture_rng, restore_rng
+from agents.drivers import ProtocolDriver, SB3Driver
+from agents.episode_log import EpisodeLog
+from agents.plots import plot_episodes, plot_policy
+from agents.recorder import EpisodeRecorder
+from agents.registry import get_agent_spec, merge_env_options
+
+ENV_ID = "agmc_env:ModelCompression-v0"
+AgentBuilder = Callable[[gym.Env, int], Any]
+
+
+class _Bookkeeper:
+    """Turns every finished episode into a log line, a best model, TensorBoard scalars and a progress tick."""
+
+    def __init__(self, out: Path, log: EpisodeLog, best: BestModel, best_policy: dict | None, progress: Any) -> None:
+        self.log, self.best, self.best_policy, self.progress = log, best, best_policy, progress
+        self.tensorboard: Any = None
+        self.clock = time.perf_counter()
+
+    def __call__(self, info: dict[str, Any], env: gym.Env) -> None:
+        now = time.perf_counter()
+        record = {
+            "episode": len(self.log),
+            "ratios": [float(r) for r in info["ratios"]],
+            "kept_flops_fraction": float(info["kept_flops_fraction"]),
+            "kept_params_fraction": float(info["kept_params_fraction"]),
+            "kept_macs": int(info["kept_macs"]),
+            "kept_params": int(info["kept_params"]),
+            "accuracy": float(info["accuracy"]),
+            "reward": float(info["reward"]),
+            "seconds": round(now - self.clock, 4),
+        }
+        self.clock = now
+        self.log.append(record)
+        if self.best_policy is None or record["reward"] > self.best_policy["reward"]:
+            units = env.unwrapped.units
+            self.best_policy = {**record, "unit_names": [u.name for u in units]}
+            self.best.save(env, self.best_policy)
+        if self.tensorboard is not None:
+            for key in ("reward", "accuracy", "kept_flops_fraction", "kept_params_fraction"):
+                self.tensorboard.add_scalar(f"search/{key}", record[key], record["episode"])
+            self.tensorboard.add_scalar("search/best_reward", self.best_policy["reward"], record["episode"])
+        self.progress.set_postfix(
+            best_R=f"{self.best_policy['reward']:.4f}",
+            best_acc=f"{self.best_policy['accuracy']:.2f}",
+            flops=f"{self.best_policy['kept_flops_fraction']:.3f}",
+            refresh=False,
+        )
+        self.progress.update(1)
+
+
+def _check_directory(out: Path, config: dict[str, Any], resume: bool) -> bool:
+    """Whether to resume; raises ``ValueError`` for a directory that holds another search."""
+    checkpoint = Checkpoint(out / "checkpoint")
+    if not checkpoint.exists():
+        if (out / "episodes.jsonl").exists() and not resume:
+            raise ValueError(f"{out} already holds a search; pass --resume or choose another --out")
+        return False
+    if not resume:
+        raise ValueError(f"{out} already holds a search; pass --resume to continue it or choose another --out")
+    saved = json.loads((out / "config.json").read_text())
+    for key in ("env_options", "agent", "agent_options", "seed"):
+        if saved.get(key) != config[key]:
+            raise ValueError(f"--resume with a different {key}: {out} was searched with {saved.get(key)!r}, got {config[key]!r}")
+    return True
+
+
+def _make_driver(env: EpisodeRecorder, agent: str | AgentBuilder, seed: int, options: dict, out: Path, tb: bool) -> Any:
+    sb3 = get_agent_spec(agent).sb3 if isinstance(agent, str) else None
+    if sb3 is None:
+        build = get_agent_spec(agent).build if isinstance(agent, str) else agent
+        return ProtocolDriver(env, build(env, seed, **options), seed)
+    from agents.sb3_agents import steps_per_episode
+    from agents.threads import EnvThreads
+
+    if tb:
+        options = {"tensorboard_log": str(out / "tensorboard"), **options}
+    model = get_agent_spec(agent).build(EnvThreads(env), seed, **options)
+    return SB3Driver(env, model, sb3, steps_per_episode(env))
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=repr))
+
+
+def run_search(
+    out: str | os.PathLike,
+    env_options: dict[str, Any],
+    agent: str | AgentBuilder = "ddpg",
+    episodes: int = 100,
+    seed: int = 0,
+    agent_options: dict[str, Any] | None = None,
+    resume: bool = False,
+    tensorboard: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Search a compression policy and write the results into ``out`` (see the module docstring).
+
+    Args:
+        out: the search directory (created when missing).
+        env_options: keyword arguments of ``ModelCompression-v0`` (model, target, preserve, val_size, ...).
+        agent: a name of :data:`agents.registry.AGENTS`, or ``build(env, seed) -> agent`` for a
+            custom protocol agent (:mod:`agents.protocol`). (default: ``"ddpg"``)
+        episodes: episodes in total, counting those of a resumed search. (default: ``100``)
+        seed: seeds Python, NumPy, torch, the env and the agent. (default: ``0``)
+        agent_options: keyword arguments of the agent's builder. (default: ``None``)
+        resume: continue the search in ``out`` from its checkpoint (a fresh start when it has none).
+        tensorboard: also write TensorBoard logs into ``out/tensorboard``. (default: ``False``)
+        progress: show a progress bar on stderr. (default: ``True``)
+
+    Returns:
+        The summary written to ``out/summary.json``.
+
+    Raises:
+        ValueError: bad arguments, or ``out`` holding a different search.
+    """
+    if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    agent_options = dict(agent_options or {})
+    name = agent if isinstance(agent, str) else getattr(agent, "__qualname__", repr(agent))
+    env_options = merge_env_options(agent, dict(env_options)) if isinstance(agent, str) else dict(env_options)
+    out = Path(out)
+    config = _jsonable({"env_options": env_options, "agent": name, "agent_options": agent_options, "seed": seed})
+    resuming = _check_directory(out, config, resume)
+    out.mkdir(parents=True, exist_ok=True)
+    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
+
+    from tqdm import tqdm
+
+    env = gym.make(ENV_ID, **env_options)
+    checkpoint, best = Checkpoint(out / "checkpoint"), BestModel(out)
+    state = checkpoint.read() if resuming else {"episodes": 0, "files": {}}
+    done = state["episodes"]
+    log = EpisodeLog(out / "episodes.jsonl", keep=done)
+    best_policy = best.recover(done) if resuming else None
+    recorder = EpisodeRecorder(env)
+    driver = _make_driver(recorder, agent, seed, agent_options, out, tensorboard)
+    target = min(episodes, driver.max_episodes or episodes)
+    if resuming:
+        driver.load(checkpoint, state)
+        restore_rng(checkpoint.read_pickle(state, "rng"))
+    atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID})
+    bar = tqdm(total=target, initial=min(done, target), desc=f"search {name}", unit="ep", file=sys.stderr, disable=not progress)
+    keeper = _Bookkeeper(out, log, best, best_policy, bar)
+    recorder.on_episode_end = keeper
+    if tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+
+        keeper.tensorboard = SummaryWriter(str(out / "tensorboard" / "search"), purge_step=done)
+    start = time.perf_counter()
+    try:
+        while len(log) < target:
+            driver.advance(min(driver.chunk, target - len(log)))
+            count = len(log)
+            files = {**driver.save(checkpoint, count), "rng": checkpoint.write_pickle("rng", count, capture_rng())}
+            checkpoint.commit({"episodes": count, "files": files, "agent": name})
+            best.commit()
+    finally:
+        bar.close()
+        log.close()
+        if keeper.tensorboard is not None:
+            keeper.tensorboard.close()
+        env.close()
+    return _finish(out, name, env_options, log.records, keeper.best_policy, time.perf_counter() - start)
+
+
+def _finish(out: Path, agent: str, env_options: dict, records: list[dict], best: dict | None, seconds: float) -> dict:
+    """Plots and ``summary.json``; returns the summary."""
+    if best is None:
+        raise RuntimeError(f"{out}: the search finished without a single episode")
+    plot_episodes(records, out / "rewards.png")
+    plot_policy(best["unit_names"], best["ratios"], out / "best_policy.png", f"best policy (episode {best['episode']})")
+    summary = {
+        "agent": agent,
+        "model": env_options.get("model", "resnet20"),
+        "episodes": len(records),
+        "best_episode": best["episode"],
+        "best_reward": best["reward"],
+        "best_accuracy": best["accuracy"],
+        "kept_flops_fraction": best["kept_flops_fraction"],
+        "kept_params_fraction": best["kept_params_fraction"],
+        "ratios": best["ratios"],
+        "model_path": str(out / "best"),
+        "out": str(out),
+        "seconds": round(seconds, 2),
+    }
+    atomic_write_json(out / "summary.json", summary)
+    return summary
