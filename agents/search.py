@@ -162,12 +162,12 @@ def run_search(
     out = Path(out)
     config = _jsonable({"env_options": env_options, "agent": name, "agent_options": agent_options, "seed": seed})
     resuming = _check_directory(out, config, resume)
-    out.mkdir(parents=True, exist_ok=True)
     random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
 
     from tqdm import tqdm
 
-    env = gym.make(ENV_ID, **env_options)
+    env = gym.make(ENV_ID, **env_options)  # bad options and missing data fail here, before any file
+    out.mkdir(parents=True, exist_ok=True)
     checkpoint, best = Checkpoint(out / "checkpoint"), BestModel(out)
     state = checkpoint.read() if resuming else {"episodes": 0, "files": {}}
     done = state["episodes"]
