@@ -64,6 +64,7 @@ class AMCNoise(ActionNoise):
         self.warmup_episodes = int(warmup_episodes)
         self.low, self.high = float(low), float(high)
         self.episodes = 0
+        self._drawn = False  # a draw since the last reset: SB3 also resets at the start of every learn()
         self._rng = np.random.default_rng(seed)
 
     @property
@@ -77,8 +78,15 @@ class AMCNoise(ActionNoise):
         return self.sigma * (self.high - self.low)
 
     def reset(self) -> None:
-        """End of an episode (SB3 calls this): count it, which decays the width past the warm-up."""
-        self.episodes += 1
+        """End of an episode (SB3 calls this): count it, which decays the width past the warm-up.
+
+        A reset with no draw since the previous one is not an episode end (SB3 also resets at the
+        start of every ``learn``) and is not counted. The algorithms of :mod:`agents.sb3_agents`
+        set :attr:`episodes` from SB3's own episode counter anyway.
+        """
+        if self._drawn:
+            self.episodes += 1
+        self._drawn = False
 
     def __call__(self) -> np.ndarray:
         """Noise to add to an action (SB3's default path): zero-mean, truncated at one action range."""
@@ -91,6 +99,7 @@ class AMCNoise(ActionNoise):
         return self._truncated(center, self.low, self.high).astype(np.float32)
 
     def _truncated(self, center: np.ndarray, low: float, high: float) -> np.ndarray:
+        self._drawn = True
         # Rejection sampling: each round redraws only the values that fell outside the bounds.
         sample = self._rng.normal(center, self.scale)
         for _ in range(_MAX_REJECTION_ROUNDS):
@@ -102,11 +111,12 @@ class AMCNoise(ActionNoise):
 
     def state_dict(self) -> dict[str, Any]:
         """The mutable state (JSON-safe): episode count and the generator's state."""
-        return {"episodes": self.episodes, "rng": self._rng.bit_generator.state}
+        return {"episodes": self.episodes, "drawn": self._drawn, "rng": self._rng.bit_generator.state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         self.episodes = int(state["episodes"])
+        self._drawn = bool(state.get("drawn", False))
         self._rng.bit_generator.state = state["rng"]
 
     def __repr__(self) -> str:

@@ -71,6 +71,8 @@ class _AMCMixin:
 
     def _sample_action(self, learning_starts: int, action_noise: Any = None, n_envs: int = 1) -> Any:
         perturb = getattr(action_noise, "perturb", None)
+        if hasattr(action_noise, "episodes"):  # the decay follows SB3's own (checkpointed) episode count
+            action_noise.episodes = self._episode_num  # type: ignore[attr-defined]
         if perturb is None:
             return super()._sample_action(learning_starts, action_noise, n_envs)  # type: ignore[misc]
         # AMC: uniform random actions during the warm-up; afterwards the truncated normal around the actor.

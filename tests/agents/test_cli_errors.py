@@ -1,0 +1,30 @@
+"""Bad ``agmc search/finetune/export`` input: a clear message and exit code 2, before any work."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--agent", "dqn"], "invalid choice: 'dqn'"),
+        (["--model", "resnet9000"], "--model must be one of"),
+        (["--preserve", "0"], "--preserve must be in (0, 1]"),
+        (["--preserve", "1.5"], "--preserve must be in (0, 1]"),
+        (["--episodes", "0"], "--episodes must be >= 1"),
+        (["--data-dir", "/nonexistent/agmc-data"], "is not a directory"),
+        (["--target", "latency"], "invalid choice: 'latency'"),
+    ],
+)
+def test_bad_search_input_exits_2(agmc, tmp_path, capsys, argv: list[str], message: str) -> None:
+    code = agmc("search", "--out", str(tmp_path / "run"), "--no-progress", *argv)
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_pruned_model_exits_2(agmc, tmp_path, capsys) -> None:
+    assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--epochs", "1") == 2
+    assert "not found" in capsys.readouterr().err
+    assert agmc("export", "--pruned", str(tmp_path / "nothing"), "--onnx", str(tmp_path / "m.onnx")) == 2
