@@ -1,0 +1,221 @@
+"""Zoo coverage: which torchvision classification models the whole pipeline handles.
+
+    python benchmarks/zoo_coverage.py --csv-out benchmarks/results/zoo_coverage.csv
+    python benchmarks/zoo_coverage.py --quick
+
+Each model of ``torchvision.models.list_models(module=torchvision.models)`` is built without
+weights (10 classes) and put through four stages, each checked on its own where it can be:
+
+1. graph: ``build_graph`` (torch.fx trace + shape propagation);
+2. embed: GAE layer embeddings of that graph (``node_embeddings``, a throw-away cache folder) and
+   the unit embeddings of the prunable units;
+3. prune: ``find_units`` (``--units``), random ratios, ``prune_model``, a forward pass of the
+   pruned copy, and the analytic ``CostModel`` against ``count_cost`` of the pruned copy (exact);
+4. env: one episode of ``ModelCompression-v0`` on ``dataset="synthetic"`` with random actions.
+
+A failed stage records the exception; a stage whose input failed is "skip". Each model runs in a
+forked child process capped at ``--max-memory-gb`` of address space, so a stage that explodes in
+memory fails that model only. Models over ``--max-params`` are not built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import signal
+import tempfile
+import time
+import traceback
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torchvision
+
+import agmc_env
+from agents.reporting import markdown_table, write_csv, write_json
+from agmc_env.cost import count_cost
+from agmc_env.embedding import GAEConfig, node_embeddings, unit_embeddings
+from agmc_env.graph import build_graph
+from agmc_env.pruning import CostModel, find_units, prune_model
+from agmc_env.timing import machine_summary
+
+QUICK_MODELS = ("resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5", "squeezenet1_1")
+
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("--models", nargs="*", default=None, help="torchvision names (default: every classification model)")
+parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_MODELS)}")
+parser.add_argument("--size", type=int, default=96, help="input height = width (maxvit_t always uses 224)")
+parser.add_argument("--units", default="inner", choices=("inner", "all"))
+parser.add_argument("--max-params", type=float, default=150e6, help="skip models with more parameters")
+parser.add_argument("--gae-epochs", type=int, default=200)
+parser.add_argument("--val-size", type=int, default=16, help="synthetic images scored by the env episode")
+parser.add_argument("--stage-timeout", type=int, default=300, help="seconds before a stage counts as failed")
+parser.add_argument("--max-memory-gb", type=float, default=6.0, help="address-space cap of each model's process")
+parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--csv-out", default=None)
+parser.add_argument("--json-out", default=None)
+args = parser.parse_args()
+
+torch.manual_seed(args.seed)
+names = args.models or (list(QUICK_MODELS) if args.quick else torchvision.models.list_models(module=torchvision.models))
+cache_dir = tempfile.mkdtemp(prefix="agmc-zoo-")
+STAGES = ("graph", "embed", "prune", "env")
+
+
+class StageTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):  # noqa: ANN001 - signal handler signature
+    raise StageTimeout(f"stage took longer than {args.stage_timeout} s")
+
+
+signal.signal(signal.SIGALRM, _alarm)
+
+
+def run_stage(fn):
+    """(status, detail, seconds) of ``fn()``; the detail is its return value or the error."""
+    start = time.perf_counter()
+    signal.alarm(args.stage_timeout)
+    try:
+        detail = fn()
+        status = "pass"
+    except Exception as error:  # noqa: BLE001 - the point is to record any failure
+        status, detail = "FAIL", type(error).__name__
+        try:
+            frame = traceback.extract_tb(error.__traceback__)[-1]
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            detail = f"{type(error).__name__}: {message[:160]} ({frame.filename.split('/')[-1]}:{frame.lineno})"
+        except MemoryError:
+            pass
+    finally:
+        signal.alarm(0)
+    return status, detail, time.perf_counter() - start
+
+
+def build(name: str, size: int) -> torch.nn.Module:
+    extra = {"image_size": size} if name.startswith("vit_") else {}
+    if name == "maxvit_t":
+        extra = {"input_size": (size, size)}
+    return torchvision.models.get_model(name, weights=None, num_classes=10, **extra).eval()
+
+
+def check_prune(model: torch.nn.Module, input_size: tuple[int, int, int], rng: np.random.Generator) -> str:
+    units = find_units(model, input_size, units=args.units)
+    if not units:
+        raise ValueError(f"no prunable units with units={args.units!r}")
+    ratios = rng.uniform(0.0, 0.8, len(units)).tolist()
+    pruned = prune_model(model, units, ratios)
+    with torch.inference_mode():
+        out = pruned(torch.randn(2, *input_size))
+    if tuple(out.shape) != (2, 10):
+        raise ValueError(f"pruned model outputs shape {tuple(out.shape)}, expected (2, 10)")
+    predicted, measured = CostModel(model, units, input_size).cost(ratios), count_cost(pruned, input_size)
+    if (predicted.macs, predicted.params) != (measured.macs, measured.params):
+        raise ValueError(f"cost model says {predicted}, the pruned model has {measured}")
+    base = count_cost(model, input_size)
+    return f"{len(units)} units, kept MACs {measured.macs / base.macs:.2f}"
+
+
+def check_env(model: torch.nn.Module, input_size: tuple[int, int, int], rng: np.random.Generator) -> str:
+    env = gym.make(
+        "agmc_env:ModelCompression-v0", model=model, dataset="synthetic", input_size=input_size,
+        units=args.units, val_size=args.val_size, device="cpu", cache_dir=cache_dir,
+    )
+    try:
+        env.reset(seed=args.seed)
+        steps, terminated, info = 0, False, {}
+        while not terminated:
+            _, _, terminated, truncated, info = env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
+            steps += 1
+            if truncated or steps > 10_000:
+                raise RuntimeError(f"episode did not terminate after {steps} steps")
+        return f"{steps} steps, kept FLOPs {info['kept_flops_fraction']:.2f}"
+    finally:
+        env.close()
+        agmc_env.envs.resources.clear_caches()
+
+
+def check_model(name: str) -> dict:
+    """One row of the table: every stage of one model (run in a child process)."""
+    size = 224 if name == "maxvit_t" else args.size
+    input_size = (3, size, size)
+    row = {"model": name, "input": f"{size}x{size}"}
+    rng = np.random.default_rng(args.seed)
+    status, model, seconds = run_stage(lambda: build(name, size))
+    if status == "FAIL":
+        return {**row, **{stage: "skip" for stage in STAGES}, "error": f"build: {model}"}
+    params = sum(p.numel() for p in model.parameters())
+    row["params_M"] = round(params / 1e6, 1)
+    if params > args.max_params:
+        return {**row, **{stage: "skip" for stage in STAGES}, "error": f"not run: {params / 1e6:.0f}M params > --max-params"}
+    errors = []
+    row["graph"], graph, row["graph_s"] = run_stage(lambda: build_graph(model, input_size))
+    if row["graph"] == "pass":
+        row["nodes"] = graph.num_nodes
+
+        def embed() -> str:
+            result = node_embeddings(graph, GAEConfig(epochs=args.gae_epochs, seed=args.seed), cache_dir=cache_dir)
+            units = find_units(model, input_size, units=args.units)
+            unit_embeddings(graph, result, [u.module_names for u in units])
+            return f"AUC {result.auc:.2f}"
+
+        row["embed"], detail, row["embed_s"] = run_stage(embed)
+    else:
+        errors.append(f"graph: {graph}")
+        row["embed"], detail = "skip", None
+    if row["embed"] == "FAIL":
+        errors.append(f"embed: {detail}")
+    row["prune"], detail, row["prune_s"] = run_stage(lambda: check_prune(model, input_size, rng))
+    if row["prune"] == "FAIL":
+        errors.append(f"prune: {detail}")
+    else:
+        row["prune_detail"] = detail
+    row["env"], detail, row["env_s"] = run_stage(lambda: check_env(model, input_size, rng))
+    if row["env"] == "FAIL":
+        errors.append(f"env: {detail}")
+    row["error"] = "; ".join(errors)
+    return row
+
+
+def _child(name: str, connection) -> None:  # noqa: ANN001 - a multiprocessing Connection
+    cap = int(args.max_memory_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    connection.send(check_model(name))
+
+
+rows = []
+context = multiprocessing.get_context("fork")
+for name in names:
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(name, sender))
+    child.start()
+    sender.close()
+    try:
+        row = receiver.recv()
+    except EOFError:  # the child died without answering (killed, or out of memory outside a stage)
+        row = {"model": name, **{stage: "FAIL" for stage in STAGES}, "error": "process died"}
+    child.join()
+    if row["error"] == "process died":
+        row["error"] = f"process died (exit code {child.exitcode}) with --max-memory-gb {args.max_memory_gb}"
+    rows.append(row)
+    print(f"{name}: " + " ".join(f"{s}={row[s]}" for s in STAGES) + (f"  [{row['error']}]" if row["error"] else ""), flush=True)
+
+run = [r for r in rows if not r["error"].startswith(("not run", "build"))]
+print(f"\nmachine: {machine_summary()}")
+print(f"models: {len(rows)} listed, {len(run)} run at input {args.size}x{args.size}, units={args.units!r}")
+for stage in STAGES:
+    print(f"- {stage}: {sum(r[stage] == 'pass' for r in run)}/{len(run)} pass")
+print()
+print(markdown_table(
+    ["model", "params M", "graph", "embed", "prune", "env", "units / kept MACs", "error"],
+    [[r["model"], r.get("params_M", ""), r["graph"], r["embed"], r["prune"], r["env"], r.get("prune_detail", ""),
+      r["error"]] for r in rows],
+    align="lrllllll",
+))
+if args.csv_out:
+    write_csv(args.csv_out, rows)
+if args.json_out:
+    write_json(args.json_out, {"machine": machine_summary(), "args": vars(args), "rows": rows})
