@@ -25,10 +25,9 @@ from agmc_env.data import DATASETS
 from agmc_env.evaluate import DEVICES, PRECISIONS
 from agmc_env.models import available_models
 
-TARGETS = ("flops", "params")
+from agmc_env.pruning import IMPORTANCES, TARGETS, UNIT_SETS
+
 PRUNINGS = ("channel", "fine_grained")
-UNIT_SETS = ("inner", "all")
-IMPORTANCES = ("l1", "l2", "fpgm", "random")
 EMBEDDINGS = ("gnn", "rule")
 OBSERVATIONS = ("vector", "graph")
 ACTION_MODES = ("per_layer", "one_shot")

@@ -1,0 +1,328 @@
+"""``ModelCompression-v0``: prune a trained CNN one unit at a time under a FLOPs or params budget."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import logger, spaces
+
+from agmc_env.cost import Cost
+from agmc_env.envs.config import EnvConfig
+from agmc_env.envs.observations import EpisodeState, make_observation
+from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
+from agmc_env.envs.resources import Resources, get_resources, graph_arrays
+from agmc_env.envs.rewards import CompressionResult, compute_reward
+from agmc_env.envs.sparse_cost import kept_weights
+from agmc_env.pruning import (
+    BudgetWall,
+    find_units,
+    fine_grained_prune,
+    kept_channels,
+    prune_model,
+    pruning_spec,
+    recalibrate_batchnorm,
+)
+from agmc_env.pruning import save_pruned as save_pruned_model
+
+
+class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
+    """
+    ## Description
+
+    Automated model compression (AMC, He et al. 2018) with learned graph embeddings (AGMC, Yu et
+    al. 2020) as a reinforcement-learning problem. The agent walks through the prunable units of a
+    trained CNN in network order (a unit is a conv layer, or a group of layers whose output
+    channels are coupled, e.g. through a residual add) and picks each unit's channel pruning ratio.
+    After the last unit the model is pruned for real (dependency-aware, channels physically
+    removed), evaluated on the search split, and the agent is rewarded with a function of the
+    accuracy and the kept cost. A budget (a fraction of the original FLOPs or parameters) is met by
+    construction: AMC's action wall limits each ratio so the remaining units can still reach it.
+
+    ## Action Space
+
+    `Box(-1, 1, (1,), float32)`: the ratio of the current unit, mapped linearly onto
+    `[0, max_ratio]`, then clipped into the budget wall's interval for this unit. Values outside
+    `[-1, 1]` are clipped; NaN, infinities and wrong shapes raise `ValueError`. With
+    `action_mode="one_shot"` the action is `Box(-1, 1, (U,))`, all `U` ratios at once, passed
+    through the wall unit by unit in network order.
+
+    ## Observation Space
+
+    `observation="vector"` (default): `Box(-1, 1, (d + 4,), float32)`: the current unit's static
+    features (`d` = 30 for the learned GNN embedding, AMC's rule-based features with
+    `embedding="rule"`) followed by the dynamic state, each in `[0, 1]`:
+
+    | Num | Observation       | Meaning                                                          |
+    |-----|-------------------|------------------------------------------------------------------|
+    | d   | position          | units decided / units                                            |
+    | d+1 | removed           | cost removed so far, fraction of the original cost of the target |
+    | d+2 | to remove         | cost still to remove to meet the budget, same unit               |
+    | d+3 | previous ratio    | the ratio applied to the previous unit                           |
+
+    With `action_mode="one_shot"` all units' features are concatenated: `(U * d + 4,)`.
+    `observation="graph"`: a `Dict` of padded `Box`es with the whole graph (`node_features`,
+    `node_mask`, `edge_index`, `edge_mask`), the `current_node` and the dynamic `state`.
+
+    ## Rewards
+
+    0 on every step but the last. On the last: the configured reward of the pruned model (see
+    `agmc_env.envs.rewards`): `"accuracy"` (default, `acc / 100`), `"error"`, `"amc_flops"`
+    (`-error * log(FLOPs)`), `"acc_flops"`, `"amc_params"`, `"acc_cost"`, or a callable
+    `reward(CompressionResult) -> float`. Its terms appear in `info` as `reward_*`.
+
+    ## Starting State
+
+    The unpruned model, the first unit, no ratio decided. The environment itself is deterministic;
+    the seed matters only for randomised choices (`importance="random"`).
+
+    ## Episode End
+
+    Terminated after the last unit (one step per unit; a single step with `action_mode="one_shot"`).
+    Never truncated by the env itself. The final `info` holds `ratios`, `kept_macs`, `kept_flops`,
+    `kept_flops_fraction`, `kept_params`, `kept_params_fraction`, `accuracy`, `reward` and the
+    `reward_*` terms; the pruned model is `env.unwrapped.pruned_model` and
+    `env.unwrapped.save_pruned(path)` writes it with its policy.
+
+    ## Arguments
+
+    ```python
+    import gymnasium as gym
+    env = gym.make("agmc_env:ModelCompression-v0", model="resnet56", preserve=0.5)
+    ```
+
+    | Argument           | Default      | Accepted values                                                  |
+    |--------------------|--------------|------------------------------------------------------------------|
+    | `preset`           | `None`       | a key of `agmc_env.envs.PRESETS`; other arguments override it    |
+    | `model`            | `"resnet20"` | a zoo name (`agmc_env.models.available_models()`) or `nn.Module` |
+    | `dataset`          | the model's  | `"cifar10"`, `"imagenet"`, `"synthetic"`                         |
+    | `data_dir`         | `None`       | data root (default `AGMC_DATA`, then `../shared/data`)           |
+    | `weights_path`     | `None`       | a local checkpoint for zoo models without shipped weights        |
+    | `input_size`       | the model's  | `(C, H, W)`; for a user module: 3x32x32 (3x224x224 on ImageNet)  |
+    | `target`           | `"flops"`    | `"flops"`, `"params"`: the budgeted cost                         |
+    | `preserve`         | `0.5`        | fraction of the target cost to keep, in `(0, 1]`                 |
+    | `pruning`          | `"channel"`  | `"channel"` (structured), `"fine_grained"` (magnitude masks,     |
+    |                    |              | one unit per conv/linear layer; costs count non-zero weights)    |
+    | `units`            | `"inner"`    | `"inner"` (block-internal channels), `"all"`                     |
+    | `importance`       | `"l1"`       | `"l1"`, `"l2"`, `"fpgm"`, `"random"`: which channels go          |
+    | `embedding`        | `"gnn"`      | `"gnn"` (graph auto-encoder), `"rule"` (AMC's features)          |
+    | `observation`      | `"vector"`   | `"vector"`, `"graph"`                                            |
+    | `action_mode`      | `"per_layer"`| `"per_layer"`, `"one_shot"`                                      |
+    | `max_ratio`        | `0.8`        | largest pruning ratio, in `(0, 1)`                               |
+    | `reward`           | `"accuracy"` | a name of `agmc_env.envs.REWARDS` or a callable                  |
+    | `val_size`         | `1000`       | images of the search split scored for the reward                 |
+    | `split_seed`       | `0`          | seed of the data splits                                          |
+    | `bn_recalibration` | `False`      | re-estimate batch-norm statistics after pruning (512 images)     |
+    | `device`           | `"auto"`     | `"auto"` (CUDA when present), `"cpu"`, `"cuda[:N]"`              |
+    | `precision`        | `"fp32"`     | `"fp32"`, `"bf16"`, `"fp16"` (autocast)                          |
+    | `render_mode`      | `None`       | `"ansi"`, `"rgb_array"`                                          |
+    | `cache_dir`        | `None`       | where trained embeddings are cached (default `AGMC_CACHE`)       |
+
+    The model, data on the device and embeddings are built once per process and shared by its envs.
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(self, preset: str | None = None, render_mode: str | None = None, **options: Any) -> None:
+        self.config = EnvConfig.create(preset, render_mode=render_mode, **options)
+        self.render_mode = self.config.render_mode
+        self._attach_resources()
+        self.observation_space = self._observation.space()
+        width = len(self.units) if self.config.action_mode == "one_shot" else 1
+        self.action_space = spaces.Box(-1.0, 1.0, (width,), np.float32)
+        self._ratios: list[float] | None = None
+        self._torch_seed = 0
+        self.pruned_model: torch.nn.Module | None = None
+        self.last_info: dict[str, Any] = {}
+        self.last_timings: dict[str, float] = {}
+
+    def _attach_resources(self) -> None:
+        # Everything here is shared through the per-process caches and rebuilt, not pickled.
+        self._resources: Resources = get_resources(self.config)
+        bundle = self._resources.bundle
+        self.units = bundle.units
+        self.cost_model = bundle.cost_model
+        self.budget_wall = BudgetWall(
+            self.cost_model, target=self.config.target, preserve=self.config.preserve, max_ratio=self.config.max_ratio
+        )
+        self._observation = make_observation(
+            self.config.observation,
+            self._resources.unit_features,
+            graph_arrays(bundle) if self.config.observation == "graph" else {},
+            one_shot=self.config.action_mode == "one_shot",
+        )
+
+    def _target(self, cost: Cost) -> int:
+        return cost.macs if self.config.target == "flops" else cost.params
+
+    def _state(self) -> EpisodeState:
+        assert self._ratios is not None
+        decided = self._ratios + [0.0] * (len(self.units) - len(self._ratios))
+        kept = self._target(self.cost_model.cost(decided)) / self._target(self.cost_model.base)
+        return EpisodeState(
+            position=len(self._ratios),
+            num_units=len(self.units),
+            removed=1.0 - kept,
+            to_remove=max(0.0, kept - self.config.preserve),
+            previous_ratio=self._ratios[-1] if self._ratios else 0.0,
+        )
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        # The only randomness (importance="random") is seeded from the env's generator.
+        self._torch_seed = int(self.np_random.integers(2**31 - 1))
+        self._ratios = []
+        self.pruned_model = None
+        self.last_info = {}
+        return self._observation.observe(self._state()), {}
+
+    def _check_action(self, action: Any) -> np.ndarray:
+        try:
+            values = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"action must be numeric with shape {self.action_space.shape}, got {action!r}") from error
+        width = self.action_space.shape[0]
+        if values.shape != (width,) and not (width == 1 and values.shape in ((), (1, 1))):
+            raise ValueError(f"action must have shape {self.action_space.shape}, got {values.shape}")
+        values = values.reshape(width)
+        if not np.isfinite(values).all():
+            raise ValueError(f"action must be finite, got {values.tolist()}")
+        return np.clip(values, -1.0, 1.0)
+
+    def _decide(self, value: float) -> float:
+        assert self._ratios is not None
+        ratio = (value + 1.0) / 2.0 * self.config.max_ratio
+        low, high = self.budget_wall.bounds(self._ratios)
+        ratio = float(min(max(ratio, low), high))
+        self._ratios.append(ratio)
+        return ratio
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        if self._ratios is None:
+            raise RuntimeError("call reset() before step()")
+        if len(self._ratios) == len(self.units):
+            raise RuntimeError("the episode is over; call reset() before step()")
+        for value in self._check_action(action):
+            ratio = self._decide(float(value))
+        terminated = len(self._ratios) == len(self.units)
+        reward, info = (self._finish() if terminated else (0.0, {"ratio": ratio}))
+        return self._observation.observe(self._state()), reward, terminated, False, info
+
+    def _prune(self) -> torch.nn.Module:
+        bundle = self._resources.bundle
+        if self.config.pruning == "fine_grained":
+            model = fine_grained_prune(bundle.model, {u.name: r for u, r in zip(self.units, self._ratios)})
+        else:
+            model = prune_model(
+                bundle.model,
+                self.units,
+                self._ratios,
+                importance=self.config.importance,
+                input_size=bundle.input_size,
+                seed=self._torch_seed,
+            )
+        if self._resources.calibration_images is not None:
+            recalibrate_batchnorm(model.to(self._resources.evaluator.device), self._resources.calibration_images)
+        return model
+
+    def _get_rew(self, result: CompressionResult) -> tuple[float, dict[str, float]]:
+        return compute_reward(self.config.reward, result)
+
+    def _finish(self) -> tuple[float, dict[str, Any]]:
+        start = time.perf_counter()
+        model = self._prune()
+        pruned = time.perf_counter()
+        accuracy = self._resources.evaluator.accuracy(model)
+        evaluated = time.perf_counter()
+        self.pruned_model = model
+        self.last_timings = {"prune_seconds": pruned - start, "eval_seconds": evaluated - pruned}
+        kept, base = self.cost_model.cost(self._ratios), self.cost_model.base
+        result = CompressionResult(accuracy, kept.macs, kept.params, base.macs, base.params, self.config.target)
+        reward, reward_info = self._get_rew(result)
+        self.last_info = {
+            "ratios": list(self._ratios),
+            "kept_macs": kept.macs,
+            "kept_flops": kept.flops,
+            "kept_flops_fraction": result.kept_flops_fraction,
+            "kept_params": kept.params,
+            "kept_params_fraction": result.kept_params_fraction,
+            "accuracy": accuracy,
+            "reward": reward,
+            **reward_info,
+        }
+        return reward, dict(self.last_info)
+
+    def save_pruned(self, path: str | os.PathLike) -> None:
+        """Write the last episode's pruned model and its policy (ratios, cost, accuracy, options)."""
+        if self.pruned_model is None:
+            raise RuntimeError("no pruned model yet: finish an episode (step until terminated) first")
+        if not isinstance(self.config.model, str):
+            raise ValueError(
+                "save_pruned rebuilds models from the zoo and cannot describe a user nn.Module; "
+                "save env.unwrapped.pruned_model yourself (e.g. torch.save(model.state_dict(), ...))"
+            )
+        bundle = self._resources.bundle
+        if self.config.pruning == "channel":
+            units, kept = self.units, [kept_channels(u.channels, r) for u, r in zip(self.units, self._ratios)]
+        else:  # fine-grained pruning keeps every channel: the zeros are in the weights
+            units = find_units(bundle.model, bundle.input_size, units=self.config.units)
+            kept = [u.channels for u in units]
+        spec = pruning_spec(
+            self.config.model,
+            units,
+            kept,
+            unit_set=self.config.units,
+            input_size=bundle.input_size,
+            env=self.config.to_dict(),
+            policy_units=[u.name for u in self.units],
+            **self.last_info,
+        )
+        save_pruned_model(path, self.pruned_model, spec)
+
+    def _kept_size(self, size: int, ratio: float) -> int:
+        return kept_weights(size, ratio) if self.config.pruning == "fine_grained" else kept_channels(size, ratio)
+
+    def _policy_view(self) -> PolicyView:
+        ratios = list(self._ratios or [])
+        decided = ratios + [0.0] * (len(self.units) - len(ratios))
+        kept = self._target(self.cost_model.cost(decided)) / self._target(self.cost_model.base)
+        return PolicyView(
+            names=[u.name for u in self.units],
+            channels=[u.channels for u in self.units],
+            unit_macs=self.cost_model.unit_macs(),
+            ratios=ratios,
+            kept_channels=[self._kept_size(u.channels, r) for u, r in zip(self.units, ratios)],
+            kept_fraction=kept,
+            target=self.config.target,
+            preserve=self.config.preserve,
+        )
+
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
+            logger.warn(
+                "You are calling render method without specifying any render mode. "
+                'Pass render_mode="ansi" or "rgb_array" to gymnasium.make("agmc_env:ModelCompression-v0", ...)'
+            )
+            return None
+        view = self._policy_view()
+        return render_ansi(view) if self.render_mode == "ansi" else render_rgb(view)
+
+    def close(self) -> None:
+        self.pruned_model = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        shared = ("_resources", "units", "cost_model", "budget_wall", "_observation", "pruned_model")
+        return {key: value for key, value in self.__dict__.items() if key not in shared}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.pruned_model = None
+        self._attach_resources()

@@ -1,0 +1,168 @@
+"""What an env needs that is expensive to build, built once per process and shared between envs.
+
+The model and its prunable units, cost model and graph; the static unit features (the trained graph
+embedding or the rule-based ones); the evaluation images held on the device. Each part has its own
+cache keyed by the options it depends on (JSON-safe values; a user ``nn.Module`` by identity), so
+two envs that differ only in, say, the reward share everything.
+
+Shared objects are never mutated: pruning works on deep copies and the evaluator only ever sees
+pruned copies.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import nn
+
+from agmc_env.data import load_split
+from agmc_env.embedding import GAEConfig, node_embeddings, rule_unit_features, unit_embeddings
+from agmc_env.envs.config import EnvConfig
+from agmc_env.evaluate import Evaluator, normalize_images, resolve_device
+from agmc_env.graph import ModelGraph, build_graph
+from agmc_env.models import IMAGENET_MEAN, IMAGENET_STD, get_model, get_spec
+from agmc_env.envs.sparse_cost import LayerUnit, SparseCostModel
+from agmc_env.pruning import CostModel, PrunableUnit, find_units
+
+CALIBRATION_IMAGES = 512
+_IMPORT_PID = os.getpid()
+_DEFAULT_INPUT_SIZE = {"cifar10": (3, 32, 32), "synthetic": (3, 32, 32), "imagenet": (3, 224, 224)}
+
+
+@dataclass(frozen=True, eq=False)
+class ModelBundle:
+    """The unpruned model and everything derived from its structure alone (hashed by identity)."""
+
+    model: nn.Module
+    dataset: str
+    input_size: tuple[int, int, int]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    units: list[PrunableUnit] | list[LayerUnit]
+    cost_model: CostModel | SparseCostModel
+    graph: ModelGraph
+    unit_nodes: np.ndarray  # [U] graph node of each unit's root layer
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Everything an env shares with the other envs of its process."""
+
+    bundle: ModelBundle
+    unit_features: np.ndarray  # [U, d], in [-1, 1]
+    evaluator: Evaluator
+    calibration_images: torch.Tensor | None  # normalised, on the evaluator's device
+
+
+def _model_defaults(model: str | nn.Module, dataset: str | None) -> tuple[str, tuple, tuple, tuple]:
+    if isinstance(model, str):
+        spec = get_spec(model)
+        return dataset or spec.dataset, spec.input_size, spec.mean, spec.std
+    dataset = dataset or "cifar10"
+    return dataset, _DEFAULT_INPUT_SIZE[dataset], IMAGENET_MEAN, IMAGENET_STD
+
+
+@lru_cache(maxsize=8)
+def _model_bundle(
+    model: str | nn.Module,
+    dataset: str | None,
+    data_dir: str | None,
+    weights_path: str | None,
+    input_size: tuple[int, int, int] | None,
+    units: str,
+    pruning: str,
+) -> ModelBundle:
+    dataset, default_size, mean, std = _model_defaults(model, dataset)
+    input_size = input_size or default_size
+    net = get_model(model, weights_path=weights_path, data_dir=data_dir)
+    if pruning == "fine_grained":
+        cost_model: CostModel | SparseCostModel = SparseCostModel(net, input_size)
+        found: list = cost_model.units
+    else:
+        found = find_units(net, input_size, units=units)
+    if not found:
+        raise ValueError(
+            f"model {type(net).__name__} has no prunable units with units={units!r}, pruning={pruning!r}; "
+            "try units='all' or a model with conv/linear layers"
+        )
+    graph = build_graph(net, input_size)
+    missing = [u.name for u in found if u.name not in graph.module_to_node]
+    if missing:
+        raise ValueError(f"prunable units {missing} have no node in the model graph")
+    unit_nodes = np.array([graph.module_to_node[u.name] for u in found], dtype=np.int64)
+    if pruning == "channel":
+        cost_model = CostModel(net, found, input_size)
+    return ModelBundle(net, dataset, tuple(input_size), tuple(mean), tuple(std), found, cost_model, graph, unit_nodes)
+
+
+@lru_cache(maxsize=8)
+def _unit_features(bundle: ModelBundle, embedding: str, cache_dir: str | None) -> np.ndarray:
+    module_names = [u.module_names for u in bundle.units]
+    if embedding == "gnn":
+        result = node_embeddings(bundle.graph, GAEConfig(), cache_dir=cache_dir)
+        features = unit_embeddings(bundle.graph, result, module_names)
+    else:
+        features = rule_unit_features(bundle.graph, module_names)
+    features = np.asarray(features, dtype=np.float32)
+    if features.shape[0] != len(bundle.units) or not np.isfinite(features).all():
+        raise RuntimeError(f"{embedding} unit features have shape {features.shape} for {len(bundle.units)} units")
+    return np.clip(features, -1.0, 1.0)
+
+
+@lru_cache(maxsize=8)
+def _evaluator(
+    dataset: str, data_dir: str | None, split_seed: int, size: int, mean: tuple, std: tuple, device: str, precision: str
+) -> Evaluator:
+    images = load_split("search", dataset=dataset, data_dir=data_dir, split_seed=split_seed, size=size)
+    return Evaluator(images, mean, std, device=device, precision=precision)
+
+
+@lru_cache(maxsize=4)
+def _calibration(dataset: str, data_dir: str | None, split_seed: int, mean: tuple, std: tuple, device: str) -> torch.Tensor:
+    images = load_split("calibration", dataset=dataset, data_dir=data_dir, split_seed=split_seed, size=CALIBRATION_IMAGES)
+    return normalize_images(images.images, mean, std, resolve_device(device))
+
+
+def _guard_forked_process() -> None:
+    # A process forked after torch ran a parallel op (AsyncVectorEnv's default on Linux) deadlocks in
+    # its first OpenMP region; one thread per worker avoids it (as DataLoader workers do) and is what
+    # several workers sharing the cores want anyway.
+    if os.getpid() != _IMPORT_PID and torch.get_num_threads() > 1:
+        torch.set_num_threads(1)
+
+
+def get_resources(config: EnvConfig) -> Resources:
+    """The shared resources of ``config`` (built on first use in this process)."""
+    _guard_forked_process()
+    bundle = _model_bundle(
+        config.model, config.dataset, config.data_dir, config.weights_path, config.input_size, config.units, config.pruning
+    )
+    features = _unit_features(bundle, config.embedding, config.cache_dir)
+    device = str(resolve_device(config.device))
+    evaluator = _evaluator(
+        bundle.dataset, config.data_dir, config.split_seed, config.val_size, bundle.mean, bundle.std, device, config.precision
+    )
+    calibration = None
+    if config.bn_recalibration:
+        calibration = _calibration(bundle.dataset, config.data_dir, config.split_seed, bundle.mean, bundle.std, device)
+    return Resources(bundle, features, evaluator, calibration)
+
+
+def graph_arrays(bundle: ModelBundle) -> dict[str, np.ndarray]:
+    """The graph as numpy arrays, for the ``"graph"`` observation."""
+    data = bundle.graph.data
+    return {
+        "node_features": data.x.detach().cpu().numpy(),
+        "edge_index": data.edge_index.detach().cpu().numpy(),
+        "unit_nodes": bundle.unit_nodes,
+    }
+
+
+def clear_caches() -> None:
+    """Drop every shared resource of this process (frees the models and images)."""
+    for cache in (_model_bundle, _unit_features, _evaluator, _calibration):
+        cache.cache_clear()

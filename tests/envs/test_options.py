@@ -1,0 +1,220 @@
+"""Every documented option through gymnasium.make, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from torch import nn
+
+from agmc_env.envs.config import PRESETS, EnvConfig, option_names
+from agmc_env.envs.rewards import REWARDS
+from agmc_env.paths import find_data_file
+
+ENV_ID = "agmc_env:ModelCompression-v0"
+
+
+def _episode(env: gym.Env, value: float = 0.2) -> dict:
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    terminated = False
+    while not terminated:
+        obs, reward, terminated, _, info = env.step(np.full(env.action_space.shape, value, np.float32))
+        assert env.observation_space.contains(obs)
+    assert np.isfinite(reward)
+    return info
+
+
+OPTIONS = [
+    {"dataset": "synthetic"},
+    {"input_size": [3, 32, 32]},
+    {"target": "params"},
+    {"preserve": 0.3},
+    {"preserve": 1.0},
+    {"units": "inner"},
+    *({"importance": name} for name in ("l1", "l2", "fpgm", "random")),
+    {"embedding": "rule"},
+    {"observation": "graph"},
+    {"observation": "graph", "action_mode": "one_shot"},
+    {"action_mode": "one_shot"},
+    {"max_ratio": 0.6},
+    {"pruning": "fine_grained"},
+    {"pruning": "fine_grained", "target": "params", "preserve": 0.3},
+    *({"reward": name} for name in REWARDS),
+    {"reward": lambda result: result.accuracy - 10 * result.kept_flops_fraction},
+    {"val_size": 50},
+    {"split_seed": 3},
+    {"bn_recalibration": True},
+    {"device": "cpu"},
+    {"precision": "bf16"},
+    {"render_mode": "ansi"},
+    {"render_mode": "rgb_array"},
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items())[:40])
+def test_make_with_option(options: dict, fast: dict) -> None:
+    env = gym.make(ENV_ID, **{**fast, **options})
+    info = _episode(env)
+    assert 0.0 <= info["accuracy"] <= 100.0
+    env.close()
+
+
+def test_cache_dir(fast: dict, tmp_path) -> None:
+    env = gym.make(ENV_ID, **fast, cache_dir=str(tmp_path))
+    _episode(env)
+
+
+def test_units_all_on_a_model_without_padding_shortcut(tiny_residual: nn.Module) -> None:
+    inner = gym.make(ENV_ID, model=tiny_residual, dataset="synthetic", val_size=32, units="inner")
+    every = gym.make(ENV_ID, model=tiny_residual, dataset="synthetic", val_size=32, units="all")
+    assert len(every.unwrapped.units) > len(inner.unwrapped.units) >= 1
+    _episode(every)
+
+
+def test_units_all_refused_on_option_a_resnet(fast: dict) -> None:
+    with pytest.raises(ValueError, match="units='all'"):
+        gym.make(ENV_ID, **fast, units="all")
+
+
+@pytest.mark.data
+def test_real_data_options(tmp_path) -> None:
+    data_dir = str(find_data_file("cifar10/test.npz").parent.parent)
+    env = gym.make(ENV_ID, model="resnet32", dataset="cifar10", data_dir=data_dir, val_size=200,
+                   preserve=1.0, weights_path=str(find_data_file("pretrained/resnet32-d509ac18.th")))
+    info = _episode(env, value=-1.0)
+    assert info["ratios"] == [0.0] * len(info["ratios"])  # no budget pressure: nothing pruned
+    assert info["accuracy"] > 85.0  # the real weights on the real images
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("preset", PRESETS)
+def test_presets(preset: str) -> None:
+    env = gym.make(ENV_ID, preset=preset, val_size=50)
+    assert env.unwrapped.config.model == PRESETS[preset]["model"]
+    env.close()
+
+
+def test_every_documented_option_is_covered() -> None:
+    covered = {key for options in OPTIONS for key in options} | {
+        "model", "dataset", "data_dir", "weights_path", "cache_dir", "units",
+    }
+    assert set(option_names()) <= covered
+    doc = gym.spec("ModelCompression-v0").entry_point
+    from agmc_env.envs.model_compression import ModelCompressionEnv
+
+    assert doc.endswith(":ModelCompressionEnv")
+    for name in option_names():
+        assert f"`{name}`" in ModelCompressionEnv.__doc__, f"option {name!r} is not documented"
+
+
+BAD_OPTIONS = [
+    ({"target": "latency"}, "target must be one of"),
+    ({"preserve": 0.0}, "preserve must be"),
+    ({"preserve": 1.5}, "preserve must be"),
+    ({"pruning": "magic"}, "pruning must be one of"),
+    ({"units": "some"}, "units must be one of"),
+    ({"importance": "taylor"}, "importance must be one of"),
+    ({"embedding": "bert"}, "embedding must be one of"),
+    ({"observation": "image"}, "observation must be one of"),
+    ({"action_mode": "batch"}, "action_mode must be one of"),
+    ({"max_ratio": 1.0}, "max_ratio must be"),
+    ({"max_ratio": float("nan")}, "max_ratio must be"),
+    ({"reward": "profit"}, "reward must be a callable or one of"),
+    ({"val_size": 0}, "val_size must be"),
+    ({"split_seed": -1}, "split_seed must be"),
+    ({"bn_recalibration": "yes"}, "bn_recalibration must be"),
+    ({"device": "tpu"}, "device must be one of"),
+    ({"precision": "int8"}, "precision must be one of"),
+    ({"model": "resnet999"}, "model must be an nn.Module or one of"),
+    ({"model": 3}, "model must be a model name or an nn.Module"),
+    ({"dataset": "mnist"}, "dataset must be one of"),
+    ({"input_size": (32, 32)}, "input_size must be"),
+    ({"learning_rate": 0.1}, "unknown option"),
+    ({"preset": "resnet9000"}, "preset must be None or one of"),
+]
+
+
+@pytest.mark.parametrize("options, message", BAD_OPTIONS, ids=[str(o) for o, _ in BAD_OPTIONS])
+def test_bad_options(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        gym.make(ENV_ID, **options)
+
+
+def test_unsupported_render_mode(fast: dict) -> None:
+    # gymnasium.make would wrap "human" around "rgb_array" (HumanRendering); the env itself refuses it.
+    from agmc_env.envs.model_compression import ModelCompressionEnv
+
+    with pytest.raises(ValueError, match="render_mode must be one of"):
+        ModelCompressionEnv(render_mode="human", **fast)
+
+
+def test_unreachable_budget(fast: dict) -> None:
+    with pytest.raises(ValueError, match="preserve"):
+        gym.make(ENV_ID, **fast, preserve=0.05)
+
+
+def test_nothing_prunable() -> None:
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)).eval()
+    with pytest.raises(ValueError, match="no prunable units"):
+        gym.make(ENV_ID, model=model, dataset="synthetic", val_size=16)
+
+
+@pytest.mark.parametrize(
+    "action, message",
+    [
+        (np.array([np.nan], np.float32), "finite"),
+        (np.array([np.inf], np.float32), "finite"),
+        (np.array([0.1, 0.2], np.float32), "shape"),
+        (np.zeros((2, 2), np.float32), "shape"),
+        ("half", "numeric"),
+    ],
+)
+def test_bad_actions(action, message: str, fast: dict) -> None:
+    env = gym.make(ENV_ID, **fast, disable_env_checker=True)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+
+
+def test_out_of_range_actions_are_clipped(fast: dict) -> None:
+    env = gym.make(ENV_ID, **fast, max_ratio=0.5, preserve=0.8, disable_env_checker=True)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(np.array([-7.0], np.float32))
+    assert info["ratio"] >= 0.0
+    _, _, _, _, info = env.step(np.array([7.0], np.float32))
+    assert info["ratio"] <= 0.5
+
+
+def test_step_order_errors(fast: dict) -> None:
+    env = gym.make(ENV_ID, **fast).unwrapped
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros(1, np.float32))
+    with pytest.raises(RuntimeError, match="finish an episode"):
+        env.save_pruned("never")
+    env.reset(seed=0)
+    for _ in env.units:
+        env.step(np.zeros(1, np.float32))
+    with pytest.raises(RuntimeError, match="episode is over"):
+        env.step(np.zeros(1, np.float32))
+
+
+def test_config_is_frozen_and_json_safe(fast: dict) -> None:
+    config = EnvConfig.create("resnet56-cifar10-flops50", val_size=10)
+    assert config.model == "resnet56" and config.val_size == 10
+    with pytest.raises(Exception):
+        config.val_size = 5  # type: ignore[misc]
+    import json
+
+    assert json.loads(config.to_json())["model"] == "resnet56"
+    assert json.loads(EnvConfig.create(**fast).to_json())["model"] == "<CifarResNet>"
+
+
+def test_registration_is_idempotent() -> None:
+    import agmc_env
+    from agmc_env.envs import register_envs
+
+    register_envs()
+    register_envs()
+    gym.register_envs(agmc_env)
+    assert gym.spec("ModelCompression-v0").entry_point == "agmc_env.envs.model_compression:ModelCompressionEnv"
