@@ -96,6 +96,14 @@ class SB3Driver:
         # On-policy agents update after whole rollouts: checkpoint between rollouts.
         self.chunk = max(1, model.n_steps // episode_length) if self.on_policy else 1
         self._started = False
+        self._attach_logger()
+
+    def _attach_logger(self) -> None:
+        # One TensorBoard writer for the whole search: left alone, SB3 opens a new one per learn().
+        if self.model.tensorboard_log is not None:
+            from stable_baselines3.common.logger import configure
+
+            self.model.set_logger(configure(f"{self.model.tensorboard_log}/sb3", ["tensorboard"]))
 
     def advance(self, episodes: int) -> None:
         from agents.threads import torch_threads
@@ -129,6 +137,7 @@ class SB3Driver:
 
         sb3_env = self.model.env
         self.model = SB3_CLASSES[self.kind].load(checkpoint.path(state, "agent"), env=sb3_env, device=self.model.device)
+        self._attach_logger()
         if not self.on_policy:
             self.model.load_replay_buffer(checkpoint.path(state, "replay_buffer"))
         extra = checkpoint.read_pickle(state, "sb3_state")
