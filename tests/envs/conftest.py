@@ -39,8 +39,8 @@ class TinyResidualCNN(nn.Module):
 RESNET20_RANDOM = _resnet20_random()
 TINY = TinyResidualCNN().eval()
 
-# Fast settings: a randomly initialised ResNet-20 (9 units) scored on 100 random images.
-FAST = {"model": RESNET20_RANDOM, "dataset": "synthetic", "val_size": 100, "device": "cpu"}
+# Fast settings: a randomly initialised ResNet-20 (9 units) scored on 50 random images.
+FAST = {"model": RESNET20_RANDOM, "dataset": "synthetic", "val_size": 50, "device": "cpu"}
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ OPTIONS = [
     {"pruning": "fine_grained", "target": "params", "preserve": 0.3},
     *({"reward": name} for name in REWARDS),
     {"reward": lambda result: result.accuracy - 10 * result.kept_flops_fraction},
-    {"val_size": 50},
+    {"val_size": 20},
     {"split_seed": 3},
     {"bn_recalibration": True},
     {"device": "cpu"},
@@ -92,6 +92,7 @@ def test_real_data_options(tmp_path) -> None:
 def test_presets(preset: str) -> None:
     env = gym.make(ENV_ID, preset=preset, val_size=50)
     assert env.unwrapped.config.model == PRESETS[preset]["model"]
+    assert '"preset"' in env.spec.to_json()  # names and numbers only: the spec serialises
     env.close()
 
 
