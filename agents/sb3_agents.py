@@ -200,6 +200,9 @@ def make_ppo(
 ) -> PPO:
     """SB3 PPO updating after every ``episodes_per_update`` episodes (``n_steps`` = that x length).
 
+    On-policy, so no replay buffer: with ``gamma=1`` the advantage estimates already carry the end
+    reward back to every step of its episode.
+
     Args:
         env: a Gymnasium env.
         seed: seeds SB3. (default: ``0``)
