@@ -41,12 +41,14 @@ from agmc_env.graph import build_graph
 from agmc_env.pruning import CostModel, find_units, prune_model
 from agmc_env.timing import machine_summary
 
+# Smallest input these architectures accept (maxvit_t's window partition needs 224, inception_v3 >= 75).
+MIN_SIZE = {"maxvit_t": 224, "inception_v3": 96}
 QUICK_MODELS = ("resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5", "squeezenet1_1")
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--models", nargs="*", default=None, help="torchvision names (default: every classification model)")
 parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_MODELS)}")
-parser.add_argument("--size", type=int, default=96, help="input height = width (maxvit_t always uses 224)")
+parser.add_argument("--size", type=int, default=64, help="input height = width (raised to MIN_SIZE where needed)")
 parser.add_argument("--units", default="inner", choices=("inner", "all"))
 parser.add_argument("--max-params", type=float, default=150e6, help="skip models with more parameters")
 parser.add_argument("--gae-epochs", type=int, default=200)
@@ -102,8 +104,9 @@ def build(name: str, size: int) -> torch.nn.Module:
     return torchvision.models.get_model(name, weights=None, num_classes=10, **extra).eval()
 
 
-def check_prune(model: torch.nn.Module, input_size: tuple[int, int, int], rng: np.random.Generator) -> str:
+def check_prune(model: torch.nn.Module, input_size: tuple[int, int, int], rng: np.random.Generator, found: list) -> str:
     units = find_units(model, input_size, units=args.units)
+    found.extend(units)
     if not units:
         raise ValueError(f"no prunable units with units={args.units!r}")
     ratios = rng.uniform(0.0, 0.8, len(units)).tolist()
@@ -140,7 +143,7 @@ def check_env(model: torch.nn.Module, input_size: tuple[int, int, int], rng: np.
 
 def check_model(name: str) -> dict:
     """One row of the table: every stage of one model (run in a child process)."""
-    size = 224 if name == "maxvit_t" else args.size
+    size = max(args.size, MIN_SIZE.get(name, 0))
     input_size = (3, size, size)
     row = {"model": name, "input": f"{size}x{size}"}
     rng = np.random.default_rng(args.seed)
@@ -152,27 +155,28 @@ def check_model(name: str) -> dict:
     if params > args.max_params:
         return {**row, **{stage: "skip" for stage in STAGES}, "error": f"not run: {params / 1e6:.0f}M params > --max-params"}
     errors = []
+    found: list = []  # the prune stage's units, reused by the embed stage (find_units is the slow part)
     row["graph"], graph, row["graph_s"] = run_stage(lambda: build_graph(model, input_size))
+    row["prune"], detail, row["prune_s"] = run_stage(lambda: check_prune(model, input_size, rng, found))
+    if row["prune"] == "FAIL":
+        errors.append(f"prune: {detail}")
+    else:
+        row["prune_detail"] = detail
     if row["graph"] == "pass":
         row["nodes"] = graph.num_nodes
 
         def embed() -> str:
             result = node_embeddings(graph, GAEConfig(epochs=args.gae_epochs, seed=args.seed), cache_dir=cache_dir)
-            units = find_units(model, input_size, units=args.units)
+            units = found or find_units(model, input_size, units=args.units)
             unit_embeddings(graph, result, [u.module_names for u in units])
             return f"AUC {result.auc:.2f}"
 
         row["embed"], detail, row["embed_s"] = run_stage(embed)
+        if row["embed"] == "FAIL":
+            errors.insert(0, f"embed: {detail}")
     else:
-        errors.append(f"graph: {graph}")
-        row["embed"], detail = "skip", None
-    if row["embed"] == "FAIL":
-        errors.append(f"embed: {detail}")
-    row["prune"], detail, row["prune_s"] = run_stage(lambda: check_prune(model, input_size, rng))
-    if row["prune"] == "FAIL":
-        errors.append(f"prune: {detail}")
-    else:
-        row["prune_detail"] = detail
+        errors.insert(0, f"graph: {graph}")
+        row["embed"] = "skip"
     row["env"], detail, row["env_s"] = run_stage(lambda: check_env(model, input_size, rng))
     if row["env"] == "FAIL":
         errors.append(f"env: {detail}")
@@ -201,11 +205,12 @@ for name in names:
     if row["error"] == "process died":
         row["error"] = f"process died (exit code {child.exitcode}) with --max-memory-gb {args.max_memory_gb}"
     rows.append(row)
-    print(f"{name}: " + " ".join(f"{s}={row[s]}" for s in STAGES) + (f"  [{row['error']}]" if row["error"] else ""), flush=True)
+    timings = " ".join(f"{s}={row[s]}({row.get(s + '_s', 0):.0f}s)" for s in STAGES)
+    print(f"{name}: {timings}" + (f"  [{row['error']}]" if row["error"] else ""), flush=True)
 
 run = [r for r in rows if not r["error"].startswith(("not run", "build"))]
 print(f"\nmachine: {machine_summary()}")
-print(f"models: {len(rows)} listed, {len(run)} run at input {args.size}x{args.size}, units={args.units!r}")
+print(f"models: {len(rows)} listed, {len(run)} run at input {args.size}x{args.size} (raised: {MIN_SIZE}), units={args.units!r}")
 for stage in STAGES:
     print(f"- {stage}: {sum(r[stage] == 'pass' for r in run)}/{len(run)} pass")
 print()

@@ -1,0 +1,98 @@
+"""The searches behind the benchmark scripts: named methods, one directory per run, reusable runs.
+
+A benchmark run lives in ``<out_dir>/<model>/<method>/seed<seed>/`` (a directory of
+:func:`agents.search.run_search`), so that two scripts pointed at the same ``out_dir`` share runs:
+``benchmarks/search_efficiency.py --reuse`` reads the ``amc``/``agmc_ddpg`` runs of
+``benchmarks/compare.py``.
+
+Example:
+    >>> out, summary = method_search("runs", "resnet20", "agmc_ddpg", 0, {"val_size": 500}, episodes=50)
+    >>> curve = best_so_far([r["reward"] for r in read_episodes(out)])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agents.search import run_search
+
+METHODS: dict[str, tuple[str, dict[str, Any]]] = {  # method -> (agent name, env options it adds)
+    "handcrafted": ("handcrafted", {}),
+    "random": ("random", {}),
+    "amc": ("amc", {}),
+    "agmc_ddpg": ("agmc", {}),
+    "agmc_td3": ("td3", {"embedding": "gnn"}),
+}
+LEARNING_AGENTS = ("ddpg", "td3", "amc", "agmc")
+
+
+def run_directory(out_dir: str | os.PathLike, model: str, method: str, seed: int) -> Path:
+    """Where the run of ``method`` on ``model`` with ``seed`` lives."""
+    return Path(out_dir) / model / method / f"seed{seed}"
+
+
+def method_search(
+    out_dir: str | os.PathLike,
+    model: str,
+    method: str,
+    seed: int,
+    env_options: dict[str, Any],
+    episodes: int,
+    warmup_episodes: int = 20,
+    reuse: bool = False,
+) -> tuple[Path, dict[str, Any]]:
+    """Run (or, with ``reuse``, read back or resume) one benchmark search.
+
+    Args:
+        out_dir: the benchmark's results folder.
+        model: a zoo model name.
+        method: a key of :data:`METHODS`.
+        seed: seed of the search.
+        env_options: env options shared by every method (the model is added here).
+        episodes: the episode budget (the deterministic ``handcrafted`` method stops after one).
+        warmup_episodes: random warm-up episodes of the learning agents. (default: ``20``)
+        reuse: read a finished run's ``summary.json`` if it has at least ``episodes`` episodes (or is
+            a one-episode method), resume an unfinished one. (default: ``False``)
+
+    Returns:
+        The run directory and its summary.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+    agent, extra = METHODS[method]
+    out = run_directory(out_dir, model, method, seed)
+    if reuse and (out / "summary.json").exists():
+        summary = json.loads((out / "summary.json").read_text())
+        if summary["episodes"] >= episodes or agent in ("handcrafted", "uniform"):
+            return out, summary
+    options = {**env_options, "model": model, **extra}
+    agent_options = {"warmup_episodes": warmup_episodes} if agent in LEARNING_AGENTS else {}
+    return out, run_search(out, options, agent, episodes, seed, agent_options, resume=reuse, progress=False)
+
+
+def read_episodes(out: str | os.PathLike) -> list[dict[str, Any]]:
+    """The episode records of a search directory (``episodes.jsonl``), in order."""
+    with open(Path(out) / "episodes.jsonl") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def best_so_far(values: Sequence[float]) -> list[float]:
+    """The running maximum of ``values``."""
+    out, best = [], -math.inf
+    for value in values:
+        best = max(best, value)
+        out.append(best)
+    return out
+
+
+def episodes_to_reach(curve: Sequence[float], level: float) -> int | None:
+    """1-based episode at which a best-so-far ``curve`` first reaches ``level``; ``None`` if never."""
+    for episode, value in enumerate(curve, start=1):
+        if value >= level:
+            return episode
+    return None

@@ -1,0 +1,164 @@
+"""The paper's comparison at CPU scale: handcrafted, random search, AMC and AGMC at 50 % FLOPs.
+
+    python benchmarks/compare.py --models resnet20 --seeds 0 1 2 --episodes 60 --finetune-epochs 1
+    python benchmarks/compare.py --quick
+
+For each model and seed, every method runs through the project's search runner
+(``agents.search.run_search``, one directory per run under ``--out-dir``) with the same episode
+budget and the same env options (CIFAR-10, ``target="flops"``, ``preserve=0.5``, reward
+``"accuracy"`` on ``--val-size`` images of the search split, BN statistics re-estimated after pruning
+unless ``--no-bn-recalibration``):
+
+==============  ===========================================================================
+method          agent of ``agents.registry``
+==============  ===========================================================================
+handcrafted     ``handcrafted``: one uniform ratio meeting the budget, L1 channel selection
+                (deterministic: one episode)
+random          ``random``: random ratios through the budget wall, best of the budget
+amc             ``amc``: DDPG on AMC's rule-based layer features
+agmc_ddpg       ``agmc``: DDPG on the learned graph (GAE) embedding
+agmc_td3        ``td3`` with ``embedding="gnn"``
+==============  ===========================================================================
+
+The methods and the run layout are ``agents.benchmarking``'s. The best model of each search is then scored on the report split (never seen by a search),
+without fine-tuning and after the same short fine-tune for every method (``agents.finetune``,
+``--finetune-epochs`` on ``--finetune-size`` images of the calibration split, the seed of the run).
+Its CPU speed-up is the throughput ratio pruned / unpruned, measured interleaved in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+
+import torch
+
+from agents.benchmarking import METHODS, method_search
+from agents.finetune import FinetuneConfig, finetune
+from agents.reporting import markdown_table, mean_std, write_csv, write_json
+from agmc_env.data import load_split
+from agmc_env.evaluate import Evaluator, resolve_device
+from agmc_env.models import get_model, get_spec
+from agmc_env.pruning import load_pruned
+from agmc_env.timing import machine_summary, median, time_call
+
+# What the AGMC paper (and its public code) report at 50 % FLOPs, top-1 after fine-tuning.
+PAPER = {
+    "resnet56": {"agmc_ddpg": "92.00 (public code)", "handcrafted": "AGMC − 3.6", "amc": "AGMC − 1.8"},
+    "resnet20": {"agmc_ddpg": "88.42 (public code)"},
+}
+
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("--models", nargs="+", default=["resnet20", "resnet56"])
+parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+parser.add_argument("--episodes", type=int, default=100, help="episode budget of every searcher")
+parser.add_argument("--warmup-episodes", type=int, default=20, help="random warm-up episodes of DDPG/TD3")
+parser.add_argument("--preserve", type=float, default=0.5, help="fraction of FLOPs to keep")
+parser.add_argument("--val-size", type=int, default=1000, help="search-split images scored for the reward")
+parser.add_argument(
+    "--bn-recalibration", action=argparse.BooleanOptionalAction, default=True,
+    help="re-estimate BN statistics after pruning, in every episode (env option; default: on, since without it "
+    "inner-unit pruning to 50%% FLOPs leaves ResNet-20 near chance and the reward barely ranks policies)",
+)
+parser.add_argument("--report-size", type=int, default=None, help="report-split images (default: all 5,000)")
+parser.add_argument("--finetune-epochs", type=int, default=1, help="0: no fine-tuning")
+parser.add_argument("--finetune-size", type=int, default=None, help="calibration images to fine-tune on (default: all)")
+parser.add_argument("--speed-images", type=int, default=500, help="images per CPU throughput measurement")
+parser.add_argument("--device", default="auto", help="device of the searches and fine-tuning")
+parser.add_argument("--out-dir", default="benchmarks/results/compare")
+parser.add_argument("--reuse", action="store_true", help="reuse (or resume) searches found in --out-dir")
+parser.add_argument("--quick", action="store_true", help="ResNet-20, seed 0, 6 episodes, 200 images, a tiny fine-tune")
+parser.add_argument("--csv-out", default=None, help="default: <out-dir>/compare.csv")
+parser.add_argument("--json-out", default=None, help="default: <out-dir>/compare.json")
+args = parser.parse_args()
+if args.quick:
+    args.models, args.seeds, args.episodes, args.warmup_episodes = ["resnet20"], [0], 6, 2
+    args.val_size, args.report_size, args.finetune_size, args.speed_images = 200, 500, 256, 250
+    args.finetune_epochs = min(args.finetune_epochs, 1)
+
+out_dir = Path(args.out_dir)
+device = resolve_device(args.device)
+env_options = {
+    "dataset": "cifar10", "target": "flops", "preserve": args.preserve, "val_size": args.val_size,
+    "bn_recalibration": args.bn_recalibration, "device": args.device,
+}
+cpu = torch.device("cpu")
+
+
+rows = []
+for model_name in args.models:
+    spec = get_spec(model_name)
+    original = get_model(model_name)
+    report = Evaluator(load_split("report", spec.dataset, size=args.report_size), spec.mean, spec.std, device)
+    timing = Evaluator(load_split("report", spec.dataset, size=args.speed_images), spec.mean, spec.std, cpu)
+    train = load_split("calibration", spec.dataset, size=args.finetune_size) if args.finetune_epochs else None
+    baseline = report.accuracy(copy.deepcopy(original))
+    rows.append({"model": model_name, "method": "unpruned", "seed": None, "report_acc": baseline,
+                 "report_acc_ft": None, "kept_flops": 1.0, "kept_params": 1.0, "speedup": 1.0})
+    print(f"{model_name}: unpruned report accuracy {baseline:.2f} %", flush=True)
+    for seed in args.seeds:
+        for method in args.methods:
+            out, summary = method_search(
+                args.out_dir, model_name, method, seed, env_options, args.episodes, args.warmup_episodes, args.reuse
+            )
+            pruned, _ = load_pruned(out / "best")
+            row = {
+                "model": model_name, "method": method, "seed": seed, "episodes": summary["episodes"],
+                "best_episode": summary["best_episode"], "search_acc": summary["best_accuracy"],
+                "kept_flops": summary["kept_flops_fraction"], "kept_params": summary["kept_params_fraction"],
+                "search_s": summary["seconds"], "report_acc": report.accuracy(copy.deepcopy(pruned)),
+            }
+            # Interleaved so that load changes on a shared machine hit both alike.
+            original_s, pruned_s = [], []
+            for _ in range(3):
+                original_s += time_call(lambda: timing.accuracy(original), repeats=1)
+                pruned_s += time_call(lambda: timing.accuracy(pruned), repeats=1)
+            row["speedup"] = median(original_s) / median(pruned_s)
+            if train is not None:
+                tuned = copy.deepcopy(pruned)
+                config = FinetuneConfig(epochs=args.finetune_epochs, seed=seed)
+                finetune(tuned, train, spec.mean, spec.std, device, config, progress=False)
+                row["report_acc_ft"] = report.accuracy(tuned)
+            rows.append(row)
+            print(f"{model_name} seed {seed} {method}: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)), flush=True)
+
+print(f"\nmachine: {machine_summary()}")
+print(f"budget: {args.episodes} episodes per searcher (DDPG/TD3: {args.warmup_episodes} warm-up), "
+      f"reward on {args.val_size} search images, BN re-calibration {'on' if args.bn_recalibration else 'off'}, report split {args.report_size or 5000} images, "
+      f"fine-tune {args.finetune_epochs} epoch(s) on {args.finetune_size or 'all'} calibration images, "
+      f"seeds {args.seeds}, device {device}\n")
+for model_name in args.models:
+    table = []
+    for method in ["unpruned", *args.methods]:
+        group = [r for r in rows if r["model"] == model_name and r["method"] == method]
+
+        def cell(key: str, scale: float = 1.0, digits: int = 2) -> str:
+            return mean_std([r[key] * scale for r in group if r.get(key) is not None], digits)
+
+        table.append([method, cell("search_acc"), cell("report_acc"), cell("report_acc_ft"),
+                      cell("kept_flops", 100, 1), cell("kept_params", 100, 1), cell("speedup"),
+                      PAPER.get(model_name, {}).get(method, "")])
+    print(f"### {model_name}, CIFAR-10, {args.preserve:.0%} FLOPs kept, mean ± std over seeds {args.seeds}\n")
+    print(markdown_table(
+        ["method", "search acc %", "report acc % (no FT)", f"report acc % ({args.finetune_epochs} ep FT)" if args.finetune_epochs else "report acc % (FT not run)",
+         "kept FLOPs %", "kept params %", "CPU speed-up ×", "paper (after FT)"],
+        table, align="lrrrrrrl",
+    ))
+    gaps = []
+    for key in ("report_acc", "report_acc_ft"):
+        for other in ("handcrafted", "amc"):
+            for agmc in ("agmc_ddpg", "agmc_td3"):
+                per_seed = {r["seed"]: r.get(key) for r in rows if r["model"] == model_name and r["method"] == agmc}
+                diffs = [per_seed[r["seed"]] - r[key] for r in rows if r["model"] == model_name
+                         and r["method"] == other and r.get(key) is not None and per_seed.get(r["seed"]) is not None]
+                if diffs:
+                    gaps.append(f"{agmc} − {other} ({'after FT' if key.endswith('ft') else 'no FT'}): {mean_std(diffs)}")
+    if gaps:
+        print("\nper-seed gaps, points: " + "; ".join(gaps))
+    print()
+
+write_csv(args.csv_out or out_dir / "compare.csv", rows)
+write_json(args.json_out or out_dir / "compare.json", {"machine": machine_summary(), "args": vars(args), "rows": rows})

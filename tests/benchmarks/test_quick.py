@@ -1,0 +1,67 @@
+"""Smoke tests of the issue-7 benchmark scripts: each runs end to end in a reduced form and writes
+its files. The figures themselves are not checked (a few episodes on 100 images say nothing)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_SEARCH = ["--val-size", "100", "--warmup-episodes", "1", "--device", "cpu"]
+
+
+def _run(script: str, *arguments: str, cwd: Path) -> str:
+    # One torch thread: the scripts' work is tiny here and CI machines are shared.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "AGMC_CACHE": str(cwd / "cache")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *arguments],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_zoo_coverage(tmp_path: Path) -> None:
+    stdout = _run("zoo_coverage.py", "--models", "resnet18", "squeezenet1_1", "--gae-epochs", "20",
+                  "--csv-out", "zoo.csv", "--json-out", "zoo.json", cwd=tmp_path)
+    assert "| resnet18 |" in stdout
+    rows = list(csv.DictReader(open(tmp_path / "zoo.csv")))
+    assert [r["model"] for r in rows] == ["resnet18", "squeezenet1_1"]
+    assert rows[0]["graph"] == rows[0]["prune"] == rows[0]["embed"] == "pass"
+    assert json.loads((tmp_path / "zoo.json").read_text())["rows"]
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_compare(tmp_path: Path) -> None:
+    stdout = _run(
+        "compare.py", "--models", "resnet20", "--seeds", "0", "--episodes", "2", *TINY_SEARCH,
+        "--report-size", "200", "--finetune-epochs", "1", "--finetune-size", "64", "--speed-images", "100",
+        "--out-dir", "cmp", cwd=tmp_path,
+    )
+    assert "### resnet20" in stdout
+    rows = list(csv.DictReader(open(tmp_path / "cmp" / "compare.csv")))
+    assert {r["method"] for r in rows} == {"unpruned", "handcrafted", "random", "amc", "agmc_ddpg", "agmc_td3"}
+    for row in rows:
+        assert 0.45 <= float(row["kept_flops"]) <= 0.5 or row["method"] == "unpruned"
+        assert float(row["report_acc_ft"] or 0) >= 0
+    assert (tmp_path / "cmp" / "resnet20" / "agmc_ddpg" / "seed0" / "episodes.jsonl").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_search_efficiency(tmp_path: Path) -> None:
+    stdout = _run("search_efficiency.py", "--seeds", "0", "--episodes", "3", *TINY_SEARCH, "--out-dir", "eff",
+                  cwd=tmp_path)
+    assert "| gnn |" in stdout and "| rule |" in stdout
+    assert (tmp_path / "eff" / "resnet20_search_efficiency.png").stat().st_size > 1000
+    payload = json.loads((tmp_path / "eff" / "resnet20_search_efficiency.json").read_text())
+    assert {r["embedding"] for r in payload["rows"]} == {"gnn", "rule"}
+    assert all(len(r["curve"]) == 3 for r in payload["rows"])
