@@ -52,7 +52,7 @@ AgentBuilder = Callable[[gym.Env, int], Any]
 class _Bookkeeper:
     """Turns every finished episode into a log line, a best model, TensorBoard scalars and a progress tick."""
 
-    def __init__(self, out: Path, log: EpisodeLog, best: BestModel, best_policy: dict | None, progress: Any) -> None:
+    def __init__(self, log: EpisodeLog, best: BestModel, best_policy: dict | None, progress: Any) -> None:
         self.log, self.best, self.best_policy, self.progress = log, best, best_policy, progress
         self.tensorboard: Any = None
         self.clock = time.perf_counter()
@@ -162,7 +162,9 @@ def run_search(
     out = Path(out)
     config = _jsonable({"env_options": env_options, "agent": name, "agent_options": agent_options, "seed": seed})
     resuming = _check_directory(out, config, resume)
-    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
     from tqdm import tqdm
 
@@ -181,7 +183,7 @@ def run_search(
         restore_rng(checkpoint.read_pickle(state, "rng"))
     atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID})
     bar = tqdm(total=target, initial=min(done, target), desc=f"search {name}", unit="ep", file=sys.stderr, disable=not progress)
-    keeper = _Bookkeeper(out, log, best, best_policy, bar)
+    keeper = _Bookkeeper(log, best, best_policy, bar)
     recorder.on_episode_end = keeper
     if tensorboard:
         from torch.utils.tensorboard import SummaryWriter
