@@ -97,7 +97,7 @@ axis.axhline(uniform["best_reward"], color="grey", linestyle="--", label="unifor
 axis.axvline(args.warmup_episodes + 0.5, color="black", linestyle=":", linewidth=1, label="end of random warm-up")
 axis.set(xlabel="episode", ylabel="best reward so far (search accuracy / 100)",
          title=f"{args.model}, {args.preserve:.0%} FLOPs: learned vs rule-based layer embedding")
-axis.legend(loc="lower right", fontsize=8)
+axis.legend(loc="best", fontsize=8)
 axis.grid(alpha=0.3)
 figure.tight_layout()
 plot_path = Path(args.plot_out or out_dir / f"{args.model}_search_efficiency.png")
