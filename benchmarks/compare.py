@@ -67,7 +67,7 @@ parser.add_argument("--finetune-epochs", type=int, default=1, help="0: no fine-t
 parser.add_argument("--finetune-size", type=int, default=None, help="calibration images to fine-tune on (default: all)")
 parser.add_argument("--speed-images", type=int, default=500, help="images per CPU throughput measurement")
 parser.add_argument("--device", default="auto", help="device of the searches and fine-tuning")
-parser.add_argument("--out-dir", default="benchmarks/results/compare")
+parser.add_argument("--out-dir", default="runs/benchmarks", help="search directories (runs/ is git-ignored)")
 parser.add_argument("--reuse", action="store_true", help="reuse (or resume) searches found in --out-dir")
 parser.add_argument("--quick", action="store_true", help="ResNet-20, seed 0, 6 episodes, 200 images, a tiny fine-tune")
 parser.add_argument("--csv-out", default=None, help="default: <out-dir>/compare.csv")

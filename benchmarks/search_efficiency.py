@@ -12,9 +12,9 @@ way from the lowest first-episode reward of all runs to the best reward any run 
 that never reaches a level counts as not reached (shown as ``n/k reached``). The uniform
 (handcrafted) policy's reward is drawn for reference.
 
-Runs live in ``<out-dir>/<model>/<method>/seed<seed>/`` (``agents.benchmarking``): with
-``--out-dir`` set to ``benchmarks/compare.py``'s and ``--reuse``, its ``amc``/``agmc_ddpg`` runs
-are read back instead of searched again.
+Runs live in ``<out-dir>/<model>/<method>/seed<seed>/`` (``agents.benchmarking``), by default under
+``runs/benchmarks`` like ``benchmarks/compare.py``'s: with ``--reuse`` and the same settings, its
+``amc``/``agmc_ddpg`` runs are read back (or resumed to ``--episodes``) instead of searched again.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ parser.add_argument("--val-size", type=int, default=1000, help="search-split ima
 parser.add_argument("--bn-recalibration", action=argparse.BooleanOptionalAction, default=True)
 parser.add_argument("--levels", nargs="+", type=float, default=[0.5, 0.8, 0.9, 0.95])
 parser.add_argument("--device", default="auto")
-parser.add_argument("--out-dir", default="benchmarks/results/search_efficiency")
+parser.add_argument("--out-dir", default="runs/benchmarks", help="search directories (shared with compare.py)")
 parser.add_argument("--reuse", action="store_true", help="reuse (or resume) searches found in --out-dir")
 parser.add_argument("--quick", action="store_true", help="2 seeds, 6 episodes, 200 images")
 parser.add_argument("--plot-out", default=None, help="default: <out-dir>/<model>_search_efficiency.png")
