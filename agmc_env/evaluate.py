@@ -93,10 +93,15 @@ class Evaluator:
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(device_type=self.device.type, dtype=dtype)
 
-    @torch.inference_mode()
     def accuracy(self, model: nn.Module) -> float:
         """Top-1 accuracy in percent."""
+        # Move the model outside inference_mode: parameters converted inside it become inference
+        # tensors, and the model could not be trained afterwards.
         model.eval().to(self.device, memory_format=self.memory_format)
+        with torch.inference_mode():
+            return self._accuracy(model)
+
+    def _accuracy(self, model: nn.Module) -> float:
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         with self._autocast():
             for start in range(0, len(self.labels), self.batch_size):

@@ -52,3 +52,12 @@ def test_cost_agrees_with_flop_counter() -> None:
     with FlopCounterMode(display=False) as counter:
         model(torch.zeros(1, 3, 32, 32))
     assert count_cost(model, (3, 32, 32)).flops == counter.get_total_flops()
+
+
+def test_model_stays_trainable_after_evaluation(tiny_cnn) -> None:
+    evaluator = Evaluator(synthetic_imageset(8), (0.5,) * 3, (0.25,) * 3, device="cpu")
+    evaluator.accuracy(tiny_cnn)
+    tiny_cnn.train()
+    loss = tiny_cnn(torch.randn(2, 3, 32, 32)).sum()
+    loss.backward()  # fails on inference tensors
+    assert tiny_cnn.conv1.weight.grad is not None

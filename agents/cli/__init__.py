@@ -15,7 +15,7 @@ from agmc_env import __version__
 from agmc_env.paths import DataNotFoundError
 
 # Module names under agents.cli, in the order `agmc --help` lists them.
-COMMANDS = ("evaluate", "graph")
+COMMANDS = ("search", "evaluate", "graph", "finetune", "export")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

@@ -39,7 +39,7 @@ def _load_model(args: argparse.Namespace):
         from agmc_env.pruning import load_pruned  # only needed for pruned models
 
         model, spec = load_pruned(args.pruned)
-        return model, spec["base_model"]
+        return model, spec["model"]
     model = get_model(args.model, pretrained=True, weights_path=args.weights, data_dir=args.data_dir)
     return model, args.model
 

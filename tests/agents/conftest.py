@@ -8,14 +8,10 @@ import pytest
 
 import agents.cli
 
-OUR_COMMANDS = ("search", "finetune", "export")
-
 
 @pytest.fixture
-def agmc(monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
-    """``agmc(*argv) -> exit code``, with search/finetune/export registered even before the lead adds them."""
-    commands = tuple(agents.cli.COMMANDS) + tuple(c for c in OUR_COMMANDS if c not in agents.cli.COMMANDS)
-    monkeypatch.setattr(agents.cli, "COMMANDS", commands)
+def agmc() -> Callable[..., int]:
+    """``agmc(*argv) -> exit code``, argparse's own usage errors included."""
 
     def run(*argv: str) -> int:
         try:
