@@ -17,12 +17,12 @@ from agmc_env.envs.observations import EpisodeState, make_observation
 from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
 from agmc_env.envs.resources import Resources, get_resources, graph_arrays
 from agmc_env.envs.rewards import CompressionResult, compute_reward
-from agmc_env.envs.sparse_cost import kept_weights
 from agmc_env.pruning import (
     BudgetWall,
     find_units,
     fine_grained_prune,
     kept_channels,
+    kept_weights,
     prune_model,
     pruning_spec,
     recalibrate_batchnorm,

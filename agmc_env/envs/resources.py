@@ -25,8 +25,7 @@ from agmc_env.envs.config import EnvConfig
 from agmc_env.evaluate import Evaluator, normalize_images, resolve_device
 from agmc_env.graph import ModelGraph, build_graph
 from agmc_env.models import IMAGENET_MEAN, IMAGENET_STD, get_model, get_spec
-from agmc_env.envs.sparse_cost import LayerUnit, SparseCostModel
-from agmc_env.pruning import CostModel, PrunableUnit, find_units
+from agmc_env.pruning import CostModel, LayerUnit, PrunableUnit, SparseCostModel, find_units
 
 CALIBRATION_IMAGES = 512
 _IMPORT_PID = os.getpid()

@@ -1,4 +1,4 @@
-"""Dependency-aware channel pruning, fine-grained pruning, the exact cost model and the budget wall.
+"""Dependency-aware channel pruning, fine-grained pruning, their exact cost models and the budget wall.
 
 Example:
     >>> from agmc_env.models import get_model
@@ -15,6 +15,7 @@ from agmc_env.pruning.channel import IMPORTANCES, channel_importance, prune_mode
 from agmc_env.pruning.cost_model import CostModel
 from agmc_env.pruning.fine_grained import fine_grained_prune, magnitude_masks, nonzero_params, prunable_layers
 from agmc_env.pruning.serialization import load_pruned, pruning_spec, save_pruned
+from agmc_env.pruning.sparse_cost import LayerUnit, SparseCostModel, kept_weights
 from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units, kept_channels
 
 __all__ = [
@@ -23,11 +24,14 @@ __all__ = [
     "UNIT_SETS",
     "BudgetWall",
     "CostModel",
+    "LayerUnit",
     "PrunableUnit",
+    "SparseCostModel",
     "channel_importance",
     "find_units",
     "fine_grained_prune",
     "kept_channels",
+    "kept_weights",
     "load_pruned",
     "magnitude_masks",
     "nonzero_params",

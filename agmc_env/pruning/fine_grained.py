@@ -21,6 +21,11 @@ def prunable_layers(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules() if isinstance(module, _LAYERS)]
 
 
+def removed_weights(weights: int, ratio: float) -> int:
+    """Weights a ratio zeroes in a layer of ``weights`` entries: ``round(ratio * weights)``, keeping at least one."""
+    return min(weights - 1, math.floor(ratio * weights + 0.5))
+
+
 def _ratio_map(model: nn.Module, ratios_per_layer: Mapping[str, float] | Sequence[float]) -> dict[str, float]:
     layers = prunable_layers(model)
     if isinstance(ratios_per_layer, Mapping):
@@ -56,7 +61,7 @@ def magnitude_masks(
     masks = {}
     for name, ratio in _ratio_map(model, ratios_per_layer).items():
         weight = modules[name].weight
-        remove = min(weight.numel() - 1, math.floor(ratio * weight.numel() + 0.5))
+        remove = removed_weights(weight.numel(), ratio)
         keep = torch.ones(weight.numel(), dtype=torch.bool, device=weight.device)
         # Stable order: equal magnitudes go in index order, so the mask is deterministic.
         keep[torch.sort(weight.abs().flatten(), stable=True).indices[:remove]] = False

@@ -1,6 +1,6 @@
 """Units and exact cost of fine-grained (unstructured magnitude) pruning, one unit per conv/linear layer.
 
-:func:`agmc_env.pruning.fine_grained_prune` zeroes ``round(ratio * numel)`` weights of each layer
+`agmc_env.pruning.fine_grained_prune` zeroes ``round(ratio * numel)`` weights of each layer
 (at most ``numel - 1``). Every weight of a layer takes part in the same number of MACs (the layer's
 output positions), so the MACs left to a sparse kernel and the non-zero parameter count both follow
 exactly from the ratios, without touching the model. :class:`SparseCostModel` has the interface of
@@ -9,7 +9,6 @@ exactly from the ratios, without touching the model. :class:`SparseCostModel` ha
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import torch
 from torch import nn
 
 from agmc_env.cost import Cost, count_cost
-from agmc_env.pruning import prunable_layers
+from agmc_env.pruning.fine_grained import prunable_layers, removed_weights
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,8 @@ class LayerUnit:
     channels: int  # number of weights: the "size" a ratio applies to, as channels are for channel pruning
 
 
-def removed_weights(weights: int, ratio: float) -> int:
-    """Weights a ratio zeroes: the rule of :func:`agmc_env.pruning.magnitude_masks`."""
-    return min(weights - 1, math.floor(ratio * weights + 0.5))
-
-
 def kept_weights(weights: int, ratio: float) -> int:
+    """Weights a ratio leaves in a layer of ``weights`` entries (the rule of :func:`magnitude_masks`)."""
     return weights - removed_weights(weights, ratio)
 
 
