@@ -67,6 +67,7 @@ def load_split(
     data_dir: str | os.PathLike | None = None,
     split_seed: int = 0,
     size: int | None = None,
+    image_size: int = 32,
 ) -> ImageSet:
     """Load one split (see the module docstring), optionally its first ``size`` images.
 
@@ -78,6 +79,8 @@ def load_split(
         split_seed: seed of the permutation that defines the splits. (default: ``0``)
         size: keep the first ``size`` images of the split (a seeded subset, since splits are
             already shuffled). (default: all)
+        image_size: side of the square images of ``"synthetic"``, to match a model's input size;
+            the real data sets have their own. (default: ``32``)
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -91,7 +94,7 @@ def load_split(
         full_train = _cached_cifar10("train", root) if split not in ("search", "report", "test") else None
         chosen = _split_source(full_test, full_train, split, split_seed)
     elif dataset == "synthetic":
-        full = synthetic_imageset(num_images=max(2 * (size or 256), 64), seed=split_seed)
+        full = synthetic_imageset(num_images=max(2 * (size or 256), 64), image_size=image_size, seed=split_seed)
         chosen = _split_source(full, full, split, split_seed)
     else:
         folder = find_data_file("imagenet/val", data_dir)

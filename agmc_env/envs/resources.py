@@ -114,15 +114,22 @@ def _unit_features(bundle: ModelBundle, embedding: str, cache_dir: str | None) -
 
 @lru_cache(maxsize=8)
 def _evaluator(
-    dataset: str, data_dir: str | None, split_seed: int, size: int, mean: tuple, std: tuple, device: str, precision: str
+    dataset: str, image_size: int, data_dir: str | None, split_seed: int, size: int, mean: tuple, std: tuple,
+    device: str, precision: str,
 ) -> Evaluator:
-    images = load_split("search", dataset=dataset, data_dir=data_dir, split_seed=split_seed, size=size)
+    # image_size only shapes synthetic images (e.g. 64x64 for a torchvision model); real data sets
+    # have their own.
+    images = load_split("search", dataset, data_dir, split_seed=split_seed, size=size, image_size=image_size)
     return Evaluator(images, mean, std, device=device, precision=precision)
 
 
 @lru_cache(maxsize=4)
-def _calibration(dataset: str, data_dir: str | None, split_seed: int, mean: tuple, std: tuple, device: str) -> torch.Tensor:
-    images = load_split("calibration", dataset=dataset, data_dir=data_dir, split_seed=split_seed, size=CALIBRATION_IMAGES)
+def _calibration(
+    dataset: str, image_size: int, data_dir: str | None, split_seed: int, mean: tuple, std: tuple, device: str
+) -> torch.Tensor:
+    images = load_split(
+        "calibration", dataset, data_dir, split_seed=split_seed, size=CALIBRATION_IMAGES, image_size=image_size
+    )
     return normalize_images(images.images, mean, std, resolve_device(device))
 
 
@@ -142,12 +149,11 @@ def get_resources(config: EnvConfig) -> Resources:
     )
     features = _unit_features(bundle, config.embedding, config.cache_dir)
     device = str(resolve_device(config.device))
-    evaluator = _evaluator(
-        bundle.dataset, config.data_dir, config.split_seed, config.val_size, bundle.mean, bundle.std, device, config.precision
-    )
+    data = (bundle.dataset, bundle.input_size[-1], config.data_dir, config.split_seed)
+    evaluator = _evaluator(*data, config.val_size, bundle.mean, bundle.std, device, config.precision)
     calibration = None
     if config.bn_recalibration:
-        calibration = _calibration(bundle.dataset, config.data_dir, config.split_seed, bundle.mean, bundle.std, device)
+        calibration = _calibration(*data, bundle.mean, bundle.std, device)
     return Resources(bundle, features, evaluator, calibration)
 
 

@@ -219,3 +219,18 @@ def test_registration_is_idempotent() -> None:
     register_envs()
     gym.register_envs(agmc_env)
     assert gym.spec("ModelCompression-v0").entry_point == "agmc_env.envs.model_compression:ModelCompressionEnv"
+
+
+def test_synthetic_images_take_the_model_input_size() -> None:
+    # Models built for larger inputs (torchvision's, at 64x64 in the zoo coverage) get synthetic
+    # images of their size, for the reward and the BN calibration alike.
+    env = gym.make(ENV_ID, dataset="synthetic", input_size=(3, 48, 48), val_size=16, bn_recalibration=True)
+    resources = env.unwrapped._resources  # noqa: SLF001 - the shared data the env scores on
+    assert resources.evaluator.images.shape[-2:] == (48, 48)
+    assert resources.calibration_images.shape[-2:] == (48, 48)
+    env.reset(seed=0)
+    terminated = False
+    while not terminated:
+        _, _, terminated, _, info = env.step(env.action_space.sample())
+    assert 0.0 <= info["accuracy"] <= 100.0
+    env.close()
