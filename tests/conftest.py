@@ -31,11 +31,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "data" in item.keywords:
             item.add_marker(skip)
-    if not torch.cuda.is_available():
-        skip_gpu = pytest.mark.skip(reason="no CUDA device")
-        for item in items:
-            if "gpu" in item.keywords:
-                item.add_marker(skip_gpu)
 
 
 @pytest.fixture(autouse=True)
