@@ -37,6 +37,7 @@ import agmc_env
 from agents.reporting import markdown_table, write_csv, write_json
 from agmc_env.cost import count_cost
 from agmc_env.embedding import GAEConfig, node_embeddings, unit_embeddings
+from agmc_env.envs.config import EnvConfig
 from agmc_env.graph import build_graph
 from agmc_env.pruning import CostModel, find_units, prune_model
 from agmc_env.timing import machine_summary
@@ -130,7 +131,8 @@ def _reachable_preserve(model: torch.nn.Module, input_size: tuple[int, int, int]
     if not units:
         return args.preserve
     cost_model = CostModel(model, units, input_size)
-    floor = cost_model.cost([0.8] * len(units)).macs / cost_model.base.macs
+    # The env's default max_ratio, as its budget wall uses it.
+    floor = cost_model.cost([EnvConfig.max_ratio] * len(units)).macs / cost_model.base.macs
     return args.preserve if floor < args.preserve - 0.01 else round((1 + floor) / 2, 3)
 
 

@@ -1,3 +1,5 @@
+"""SparseCostModel: fine-grained pruning cost equal to a hand count of the pruned ResNet-20."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +9,7 @@ import torch
 from agmc_env.cost import count_cost
 from agmc_env.models import get_model
 from agmc_env.pruning import SparseCostModel, fine_grained_prune, kept_weights, nonzero_params
+
 
 # Output positions (H x W) each weight of a CIFAR ResNet-20 layer is used at, by hand: the stem and
 # stage 1 run at 32x32, stage 2 at 16x16 (its first conv has stride 2), stage 3 at 8x8, the classifier once.
