@@ -10,12 +10,15 @@ module                     what it holds
                            minus a moving-average baseline
 ``agents.baselines``       ``UniformAgent`` (handcrafted with L1), ``RandomSearchAgent``
 ``agents.protocol``        the two-method protocol of custom agents, ``play_episode``
-``agents.examples``        ``cem_agent``: a cross-entropy-method agent on the plain Gym API
+``agents.cem``             ``CEMAgent``: the cross-entropy method on the plain Gym API
 ``agents.registry``        every ``--agent`` name and the env options it implies
 ``agents.search``          ``run_search``: logged, checkpointed, resumable searches
-``agents.finetune``        fine-tuning of pruned models
+``agmc_env.finetune``        fine-tuning of pruned models
 ``agents.cli``             the ``agmc`` command line
 =========================  ==================================================================
+
+The command line is :mod:`agmc_cli`; fine-tuning and export are library code in :mod:`agmc_env`;
+benchmark helpers live beside the benchmarks (``benchmarks/harness``).
 
 Nothing is imported here, so ``import agents.protocol`` stays free of torch and SB3.
 """

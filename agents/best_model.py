@@ -16,7 +16,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from agents.atomic import atomic_write_json
+from agmc_env.atomic import atomic_write_json
 
 POLICY_FILE = "policy.json"
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.atomic import atomic_write, atomic_write_json
+from agmc_env.atomic import atomic_write, atomic_write_json
 
 STATE_FILE = "state.json"
 

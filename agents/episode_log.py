@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agents.atomic import atomic_write_text
+from agmc_env.atomic import atomic_write_text
 
 
 def read_episodes(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ The runner calls ``env.reset()``, then ``act`` once per step until the episode e
   episode so that ``--resume`` continues where a killed search stopped. Without them a resumed
   agent restarts from its constructor's state (the episode log still resumes exactly).
 
-``agents/examples/cem_agent.py`` is a complete example (the cross-entropy method).
+``agents/cem.py`` is a complete example (the cross-entropy method); ``examples/cem_agent.py`` runs it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ name           agent                                                  env option
 ``random``     random search through the budget wall                  (none)
 ``uniform``    one ratio for all units, solved to meet the budget     (none)
 ``handcrafted``  uniform ratio with L1-norm channel selection          ``importance="l1"``
-``cem``        cross-entropy method (``agents/examples/cem_agent.py``)  (none)
+``cem``        cross-entropy method (:mod:`agents.cem`)                (none)
 =============  =====================================================  =======================
 
 ``agent_options`` are keyword arguments of the builder: ``warmup_episodes`` and any SB3 argument
@@ -67,7 +67,7 @@ def _random(env: gym.Env, seed: int, **options: Any) -> Any:
 
 
 def _cem(env: gym.Env, seed: int, **options: Any) -> Any:
-    from agents.examples.cem_agent import make_agent
+    from agents.cem import make_agent
 
     return make_agent(env, seed, **options)
 
@@ -82,7 +82,7 @@ AGENTS: dict[str, AgentSpec] = {
     "random": AgentSpec("random search through the budget wall", _random),
     "uniform": AgentSpec("one ratio for every unit, solved to meet the budget", _uniform),
     "handcrafted": AgentSpec("uniform ratio with L1-norm channel selection", _uniform, {"importance": "l1"}),
-    "cem": AgentSpec("cross-entropy method (agents/examples/cem_agent.py)", _cem),
+    "cem": AgentSpec("cross-entropy method over open-loop action sequences", _cem),
 }
 
 

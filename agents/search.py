@@ -36,7 +36,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.atomic import atomic_write_json
+from agmc_env.atomic import atomic_write_json
 from agents.best_model import BestModel
 from agents.checkpoint import Checkpoint, capture_rng, restore_rng
 from agents.drivers import ProtocolDriver, SB3Driver

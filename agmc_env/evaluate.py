@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from agmc_env.errors import ConfigError
 from agmc_env.data.imageset import ImageSet
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -25,9 +26,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.split(":")[0] not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES} (or 'cuda:N'), got {device!r}")
+        raise ConfigError(f"device must be one of {DEVICES} (or 'cuda:N'), got {device!r}")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but no CUDA device is available; use 'cpu' or 'auto'")
+        raise ConfigError(f"device={device!r} but no CUDA device is available; use 'cpu' or 'auto'")
     return torch.device(device)
 
 
@@ -68,11 +69,11 @@ class Evaluator:
         channels_last: bool = True,
     ) -> None:
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         if batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
+            raise ConfigError(f"batch_size must be positive, got {batch_size}")
         if imageset.images.shape[1] != len(mean):
-            raise ValueError(
+            raise ConfigError(
                 f"images have {imageset.images.shape[1]} channels but the normalisation has {len(mean)}"
             )
         self.device = resolve_device(device)

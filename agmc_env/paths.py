@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from agmc_env.errors import MissingFileError
+
 DATA_ENV_VAR = "AGMC_DATA"
 CACHE_ENV_VAR = "AGMC_CACHE"
 
@@ -19,8 +21,8 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 _FALLBACK_DATA_DIR = _REPO_ROOT.parent / "shared" / "data"
 
 
-class DataNotFoundError(FileNotFoundError):
-    """A data set or weights file was not found in any of the places looked at."""
+class DataNotFoundError(MissingFileError):
+    """A data set or weights file was not found in any of the data roots looked at."""
 
 
 def data_dir_candidates(data_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -52,7 +54,8 @@ def find_data_file(relative: str | os.PathLike, data_dir: str | os.PathLike | No
     raise DataNotFoundError(
         f"could not find '{relative}'. Looked at:\n  {places}\n"
         f"Pass data_dir=... (CLI: --data-dir) or set {DATA_ENV_VAR} to the folder that holds "
-        "'cifar10/' and 'pretrained/'."
+        "'cifar10/' and 'pretrained/'.",
+        path=looked_at[0],
     )
 
 

@@ -21,7 +21,7 @@ agmc_td3        ``td3`` with ``embedding="gnn"``
 ==============  ===========================================================================
 
 The methods and the run layout are ``agents.benchmarking``'s. The best model of each search is then scored on the report split (never seen by a search),
-without fine-tuning and after the same short fine-tune for every method (``agents.finetune``,
+without fine-tuning and after the same short fine-tune for every method (``agmc_env.finetune``,
 ``--finetune-epochs`` on ``--finetune-size`` images of the calibration split, the seed of the run).
 Its CPU speed-up is the throughput ratio pruned / unpruned, measured interleaved in this process.
 """
@@ -34,14 +34,14 @@ from pathlib import Path
 
 import torch
 
-from agents.benchmarking import METHODS, method_search
-from agents.finetune import FinetuneConfig, finetune
-from agents.reporting import markdown_table, mean_std, write_csv, write_json
+from harness.methods import METHODS, method_search
+from agmc_env.finetune import FinetuneConfig, finetune
+from harness.reporting import markdown_table, mean_std, write_csv, write_json
 from agmc_env.data import load_split
 from agmc_env.evaluate import Evaluator, resolve_device
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning import load_pruned
-from agmc_env.timing import machine_summary, median, time_call
+from harness.timing import machine_summary, median, time_call
 
 # What the AGMC paper (and its public code) report at 50 % FLOPs, top-1 after fine-tuning.
 PAPER = {

@@ -17,7 +17,7 @@ import tempfile
 from agmc_env.embedding import GAEConfig, node_embeddings
 from agmc_env.graph import build_graph
 from agmc_env.models import get_model, get_spec
-from agmc_env.timing import machine_summary, median, time_call
+from harness.timing import machine_summary, median, time_call
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--models", nargs="+", default=["resnet56", "tv_mobilenet_v2"])

@@ -19,7 +19,7 @@ import time
 import gymnasium as gym
 import numpy as np
 
-from agmc_env.timing import machine_summary
+from harness.timing import machine_summary
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--models", nargs="+", default=["resnet20", "resnet56"])

@@ -19,7 +19,7 @@ from agmc_env.data import load_split
 from agmc_env.evaluate import Evaluator, normalize_images
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning import CostModel, find_units, prune_model, recalibrate_batchnorm
-from agmc_env.timing import machine_summary, median, time_call
+from harness.timing import machine_summary, median, time_call
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--model", default="resnet56")

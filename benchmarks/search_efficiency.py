@@ -29,9 +29,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 import numpy as np  # noqa: E402
 
-from agents.benchmarking import best_so_far, episodes_to_reach, method_search, read_episodes  # noqa: E402
-from agents.reporting import markdown_table, mean_std, write_csv, write_json  # noqa: E402
-from agmc_env.timing import machine_summary  # noqa: E402
+from harness.methods import best_so_far, episodes_to_reach, method_search, read_episodes  # noqa: E402
+from harness.reporting import markdown_table, mean_std, write_csv, write_json  # noqa: E402
+from harness.timing import machine_summary  # noqa: E402
 
 EMBEDDINGS = {"gnn": "agmc_ddpg", "rule": "amc"}  # embedding -> benchmark method (DDPG in both)
 

@@ -34,13 +34,13 @@ import torch
 import torchvision
 
 import agmc_env
-from agents.reporting import markdown_table, write_csv, write_json
+from harness.reporting import markdown_table, write_csv, write_json
 from agmc_env.cost import count_cost
 from agmc_env.embedding import GAEConfig, node_embeddings, unit_embeddings
 from agmc_env.envs.config import EnvConfig
 from agmc_env.graph import build_graph
 from agmc_env.pruning import CostModel, find_units, prune_model
-from agmc_env.timing import machine_summary
+from harness.timing import machine_summary
 
 # Smallest input these architectures accept (maxvit_t's window partition needs 224, inception_v3 >= 75).
 MIN_SIZE = {"maxvit_t": 224, "inception_v3": 96}

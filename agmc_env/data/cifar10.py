@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from agmc_env.errors import ConfigError, CorruptFileError
 from agmc_env.data.imageset import ImageSet
 from agmc_env.paths import DataNotFoundError, data_dir_candidates
 
@@ -21,11 +22,11 @@ _BATCH_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["tes
 
 def _to_imageset(x: np.ndarray, y: np.ndarray, source: Path) -> ImageSet:
     if x.ndim != 4 or x.shape[1:] != (32, 32, 3) or x.dtype != np.uint8:
-        raise ValueError(
+        raise CorruptFileError(
             f"{source}: expected x of shape (N, 32, 32, 3) uint8 (NHWC), got {x.shape} {x.dtype}"
         )
     if y.shape != (x.shape[0],):
-        raise ValueError(f"{source}: expected y of shape ({x.shape[0]},), got {y.shape}")
+        raise CorruptFileError(f"{source}: expected y of shape ({x.shape[0]},), got {y.shape}")
     images = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     return ImageSet(images, torch.from_numpy(y.astype(np.int64)), f"cifar10/{source.stem}")
 
@@ -33,7 +34,7 @@ def _to_imageset(x: np.ndarray, y: np.ndarray, source: Path) -> ImageSet:
 def _read_npz(path: Path) -> ImageSet:
     with np.load(path) as archive:
         if "x" not in archive or "y" not in archive:
-            raise ValueError(f"{path}: expected arrays 'x' and 'y', found {list(archive.keys())}")
+            raise CorruptFileError(f"{path}: expected arrays 'x' and 'y', found {list(archive.keys())}")
         return _to_imageset(archive["x"], archive["y"], path)
 
 
@@ -60,7 +61,7 @@ def load_cifar10(split: str, data_dir: str | os.PathLike | None = None) -> Image
         DataNotFoundError: nothing found, naming every place looked at.
     """
     if split not in _BATCH_FILES:
-        raise ValueError(f"split must be one of {sorted(_BATCH_FILES)}, got {split!r}")
+        raise ConfigError(f"split must be one of {sorted(_BATCH_FILES)}, got {split!r}")
     roots = [Path(data_dir).expanduser()] if data_dir is not None else data_dir_candidates()
     looked_at: list[Path] = []
     for root in roots:

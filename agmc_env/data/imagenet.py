@@ -9,6 +9,7 @@ import torch
 from torchvision import transforms
 from torchvision.datasets import ImageFolder
 
+from agmc_env.errors import MissingFileError
 from agmc_env.data.imageset import ImageSet
 
 
@@ -21,7 +22,7 @@ def load_image_folder(
     """
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"ImageFolder root not found: {root} (expected <root>/<class>/<image>)")
+        raise MissingFileError(f"ImageFolder root not found: {root} (expected <root>/<class>/<image>)", path=root)
     to_uint8 = transforms.Compose([
         transforms.Resize(int(image_size * 256 / 224)),
         transforms.CenterCrop(image_size),

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from agmc_env.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class ImageSet:
@@ -21,12 +23,12 @@ class ImageSet:
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise ValueError(
+            raise ConfigError(
                 f"images must be a uint8 tensor of shape (N, C, H, W), got {self.images.dtype} "
                 f"{tuple(self.images.shape)}"
             )
         if self.labels.dim() != 1 or len(self.labels) != len(self.images):
-            raise ValueError(
+            raise ConfigError(
                 f"labels must have shape ({len(self.images)},), got {tuple(self.labels.shape)}"
             )
 

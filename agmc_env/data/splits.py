@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from agmc_env.errors import ConfigError
 from agmc_env.data.cifar10 import load_cifar10
 from agmc_env.data.imagenet import load_image_folder
 from agmc_env.data.imageset import ImageSet
@@ -83,11 +84,11 @@ def load_split(
             the real data sets have their own. (default: ``32``)
     """
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
     if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+        raise ConfigError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     if size is not None and size <= 0:
-        raise ValueError(f"size must be a positive number of images, got {size}")
+        raise ConfigError(f"size must be a positive number of images, got {size}")
     root = None if data_dir is None else str(Path(data_dir).expanduser())
     if dataset == "cifar10":
         full_test = _cached_cifar10("test", root)
@@ -102,6 +103,6 @@ def load_split(
         chosen = _split_source(full, full, split, split_seed)
     if size is not None:
         if size > len(chosen):
-            raise ValueError(f"size={size} exceeds the {len(chosen)} images of split {split!r}")
+            raise ConfigError(f"size={size} exceeds the {len(chosen)} images of split {split!r}")
         chosen = chosen.subset(torch.arange(size), chosen.name)
     return chosen

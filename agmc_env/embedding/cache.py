@@ -13,12 +13,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
+from agmc_env.atomic import atomic_write
 from agmc_env.embedding.gae import EmbeddingResult, GAEConfig, train_gae
 from agmc_env.graph import ModelGraph
 from agmc_env.paths import cache_dir as _cache_root
@@ -88,11 +88,4 @@ def _load(path: Path, num_nodes: int, dim: int) -> EmbeddingResult | None:
 def _save_atomically(path: Path, result: EmbeddingResult) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CACHE_FORMAT, "embeddings": result.embeddings, "auc": result.auc, "ap": result.ap}
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as tmp_file:
-            torch.save(payload, tmp_file)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))

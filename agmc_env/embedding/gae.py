@@ -23,6 +23,7 @@ from torch_geometric.nn import GAE, VGAE, GCNConv
 from torch_geometric.transforms import RandomLinkSplit
 from torch_geometric.utils import to_undirected
 
+from agmc_env.errors import ConfigError
 from agmc_env.embedding.link_metrics import average_precision, roc_auc
 from agmc_env.graph import ModelGraph
 from agmc_env.graph.tracing import torch_threads
@@ -53,11 +54,11 @@ class GAEConfig:
     def __post_init__(self) -> None:
         for name in ("embedding_dim", "hidden_dim", "epochs"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name} must be a positive int, got {getattr(self, name)!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive finite float, got {self.lr!r}")
+            raise ConfigError(f"lr must be a positive finite float, got {self.lr!r}")
         if not 0.0 <= self.test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
+            raise ConfigError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from agmc_env.errors import ConfigError
 from agmc_env.embedding.gae import EmbeddingResult
 from agmc_env.graph import ModelGraph
 
@@ -21,16 +22,16 @@ RULE_FEATURES = ("index", "in_channels", "out_channels", "feature_map_size", "st
 
 def _unit_nodes(graph: ModelGraph, unit_module_names: Sequence[Sequence[str]]) -> list[list[int]]:
     if len(unit_module_names) == 0:
-        raise ValueError("unit_module_names must name at least one unit")
+        raise ConfigError("unit_module_names must name at least one unit")
     units = []
     for position, names in enumerate(unit_module_names):
         if isinstance(names, str) or len(names) == 0:
-            raise ValueError(
+            raise ConfigError(
                 f"unit_module_names[{position}] must be a non-empty tuple of module names, got {names!r}"
             )
         missing = [name for name in names if name not in graph.module_to_node]
         if missing:
-            raise ValueError(
+            raise ConfigError(
                 f"unit {position} names modules that are not nodes of the graph: {missing}; "
                 "module names are qualified names from model.named_modules(), e.g. 'layer1.0.conv1'"
             )
@@ -60,7 +61,7 @@ def unit_embeddings(
     """
     embeddings = result.embeddings if isinstance(result, EmbeddingResult) else result
     if embeddings.dim() != 2 or embeddings.size(0) != graph.num_nodes:
-        raise ValueError(f"embeddings must be [{graph.num_nodes}, dim], got {tuple(embeddings.shape)}")
+        raise ConfigError(f"embeddings must be [{graph.num_nodes}, dim], got {tuple(embeddings.shape)}")
     nodes = embeddings.detach().cpu().double().numpy()
     vectors = np.stack([nodes[indices].mean(axis=0) for indices in _unit_nodes(graph, unit_module_names)])
     scale = np.abs(vectors).max(axis=0)

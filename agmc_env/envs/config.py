@@ -22,6 +22,7 @@ from typing import Any
 from torch import nn
 
 from agmc_env.data import DATASETS
+from agmc_env.errors import ConfigError
 from agmc_env.evaluate import DEVICES, PRECISIONS
 from agmc_env.models import available_models
 
@@ -49,7 +50,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def _choice(name: str, value: object, accepted: tuple[str, ...]) -> None:
     if value not in accepted:
-        raise ValueError(f"{name} must be one of {accepted}, got {value!r}")
+        raise ConfigError(f"{name} must be one of {accepted}, got {value!r}")
 
 
 def _fraction(name: str, value: object, low: float, high: float, *, include_high: bool) -> None:
@@ -57,22 +58,22 @@ def _fraction(name: str, value: object, low: float, high: float, *, include_high
     ok = ok and low < value and (value <= high if include_high else value < high)
     if not ok:
         bracket = "]" if include_high else ")"
-        raise ValueError(f"{name} must be a number in ({low}, {high}{bracket}, got {value!r}")
+        raise ConfigError(f"{name} must be a number in ({low}, {high}{bracket}, got {value!r}")
 
 
 def _integer(name: str, value: object, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _boolean(name: str, value: object) -> None:
     if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
 
 
 def _optional_str(name: str, value: object) -> None:
     if value is not None and not isinstance(value, str):
-        raise ValueError(f"{name} must be a path string or None, got {value!r}")
+        raise ConfigError(f"{name} must be a path string or None, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class EnvConfig:
     """Validated options of ``ModelCompression-v0`` (see the env's docstring for their meaning).
 
     Raises:
-        ValueError: at construction, naming the option and its accepted values.
+        ConfigError: (a ``ValueError``) at construction, naming the option and its accepted values.
     """
 
     model: str | nn.Module = "resnet20"
@@ -113,9 +114,9 @@ class EnvConfig:
 
         if isinstance(self.model, str):
             if self.model not in available_models():
-                raise ValueError(f"model must be an nn.Module or one of {tuple(available_models())}, got {self.model!r}")
+                raise ConfigError(f"model must be an nn.Module or one of {tuple(available_models())}, got {self.model!r}")
         elif not isinstance(self.model, nn.Module):
-            raise ValueError(f"model must be a model name or an nn.Module, got {type(self.model).__name__}")
+            raise ConfigError(f"model must be a model name or an nn.Module, got {type(self.model).__name__}")
         if self.dataset is not None:
             _choice("dataset", self.dataset, DATASETS)
         for name in ("data_dir", "weights_path", "cache_dir"):
@@ -123,7 +124,7 @@ class EnvConfig:
         if self.input_size is not None:
             size = self.input_size
             if not (isinstance(size, (tuple, list)) and len(size) == 3 and all(isinstance(s, int) and s > 0 for s in size)):
-                raise ValueError(f"input_size must be None or three positive integers (C, H, W), got {size!r}")
+                raise ConfigError(f"input_size must be None or three positive integers (C, H, W), got {size!r}")
             object.__setattr__(self, "input_size", tuple(size))
         _choice("target", self.target, TARGETS)
         _fraction("preserve", self.preserve, 0.0, 1.0, include_high=True)
@@ -135,17 +136,17 @@ class EnvConfig:
         _choice("action_mode", self.action_mode, ACTION_MODES)
         _fraction("max_ratio", self.max_ratio, 0.0, 1.0, include_high=False)
         if not callable(self.reward) and self.reward not in REWARDS:
-            raise ValueError(f"reward must be a callable or one of {tuple(REWARDS)}, got {self.reward!r}")
+            raise ConfigError(f"reward must be a callable or one of {tuple(REWARDS)}, got {self.reward!r}")
         _integer("val_size", self.val_size, 1)
         _integer("split_seed", self.split_seed, 0)
         _boolean("bn_recalibration", self.bn_recalibration)
         if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES} (or 'cuda:N'), got {self.device!r}")
+            raise ConfigError(f"device must be one of {DEVICES} (or 'cuda:N'), got {self.device!r}")
         _choice("precision", self.precision, PRECISIONS)
         if self.render_mode is not None:
             _choice("render_mode", self.render_mode, RENDER_MODES)
         if self.extra:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown option(s) {sorted(self.extra)}; accepted options: {', '.join(option_names())}"
             )
 
@@ -153,7 +154,7 @@ class EnvConfig:
     def create(cls, preset: str | None = None, **options: Any) -> EnvConfig:
         """A config from a named preset (or the defaults) with ``options`` overriding it."""
         if preset is not None and preset not in PRESETS:
-            raise ValueError(f"preset must be None or one of {tuple(PRESETS)}, got {preset!r}")
+            raise ConfigError(f"preset must be None or one of {tuple(PRESETS)}, got {preset!r}")
         merged = {**(PRESETS[preset] if preset else {}), **options}
         known = set(option_names())
         unknown = {k: v for k, v in merged.items() if k not in known}

@@ -16,6 +16,7 @@ from functools import partial
 import torchvision
 from torch import nn
 
+from agmc_env.errors import ConfigError
 from agmc_env.models.cifar_resnet import CIFAR_RESNET_DEPTHS, CifarResNet
 from agmc_env.models.cifar_small import CifarVGG16, cifar_mobilenet_v2
 from agmc_env.models.weights import WeightsMismatchError, load_weights, read_state_dict
@@ -94,7 +95,7 @@ def available_models() -> list[str]:
 def get_spec(name: str) -> ModelSpec:
     """The :class:`ModelSpec` of a named model; an unknown name lists the known ones."""
     if name not in MODEL_SPECS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(available_models())}")
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(available_models())}")
     return MODEL_SPECS[name]
 
 

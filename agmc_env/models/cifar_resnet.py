@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from agmc_env.errors import ConfigError
+
 CIFAR_RESNET_DEPTHS = (20, 32, 44, 56, 110)
 
 
@@ -67,7 +69,7 @@ class CifarResNet(nn.Module):
     def __init__(self, depth: int, num_classes: int = 10) -> None:
         super().__init__()
         if (depth - 2) % 6 != 0:
-            raise ValueError(f"depth must be 6n+2 (e.g. {CIFAR_RESNET_DEPTHS}), got {depth}")
+            raise ConfigError(f"depth must be 6n+2 (e.g. {CIFAR_RESNET_DEPTHS}), got {depth}")
         blocks_per_stage = (depth - 2) // 6
         self.depth = depth
         self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)

@@ -8,8 +8,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from agmc_env.errors import CorruptFileError, MissingFileError
 
-class WeightsMismatchError(ValueError):
+
+class WeightsMismatchError(CorruptFileError):
     """A checkpoint does not fit the model's architecture."""
 
 
@@ -21,7 +23,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {path}")
+        raise MissingFileError(f"weights file not found: {path}", path=path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or foreign files

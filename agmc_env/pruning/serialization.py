@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from agmc_env.errors import ConfigError, CorruptFileError, MissingFileError
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning.channel import prune_to_kept
 from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units
@@ -41,9 +42,9 @@ def pruning_spec(
     """
     get_spec(model_name)  # a model outside the zoo cannot be rebuilt: fail at save, not at load
     if unit_set not in UNIT_SETS:
-        raise ValueError(f"unit_set must be one of {UNIT_SETS}, got {unit_set!r}")
+        raise ConfigError(f"unit_set must be one of {UNIT_SETS}, got {unit_set!r}")
     if len(kept) != len(units):
-        raise ValueError(f"need one kept count per unit ({len(units)}), got {len(kept)}")
+        raise ConfigError(f"need one kept count per unit ({len(units)}), got {len(kept)}")
     return {
         "format_version": FORMAT_VERSION,
         "model": model_name,
@@ -60,7 +61,7 @@ def save_pruned(path_dir: str | os.PathLike, model: nn.Module, spec_json: Mappin
     """Write ``spec_json`` (see :func:`pruning_spec`) and ``model``'s state_dict into ``path_dir``."""
     missing = [key for key in _REQUIRED if key not in spec_json]
     if missing:
-        raise ValueError(f"spec_json lacks {missing}; build it with pruning_spec()")
+        raise ConfigError(f"spec_json lacks {missing}; build it with pruning_spec()")
     path = Path(path_dir)
     path.mkdir(parents=True, exist_ok=True)
     (path / SPEC_FILE).write_text(json.dumps(dict(spec_json), indent=2) + "\n")
@@ -73,16 +74,16 @@ def load_pruned(path_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]
     path = Path(path_dir)
     for name in (SPEC_FILE, WEIGHTS_FILE):
         if not (path / name).is_file():
-            raise FileNotFoundError(f"{path / name} not found: not a directory written by save_pruned")
+            raise MissingFileError(f"{path / name} not found: not a directory written by save_pruned", path=path / name)
     spec = json.loads((path / SPEC_FILE).read_text())
     if spec.get("format_version") != FORMAT_VERSION:
         version = spec.get("format_version")
-        raise ValueError(f"{path / SPEC_FILE}: format_version {version!r}, expected {FORMAT_VERSION}")
+        raise CorruptFileError(f"{path / SPEC_FILE}: format_version {version!r}, expected {FORMAT_VERSION}", path / SPEC_FILE)
     input_size = tuple(spec["input_size"])
     base = get_model(spec["model"], pretrained=False, num_classes=spec.get("num_classes"))
     units = find_units(base, input_size, spec["units"])
     if [u.name for u in units] != spec["unit_names"]:
-        raise ValueError(f"{path / SPEC_FILE}: its units do not match those of {spec['model']!r} in this version")
+        raise CorruptFileError(f"{path / SPEC_FILE}: its units do not match those of {spec['model']!r} in this version", path / SPEC_FILE)
     model = prune_to_kept(base, units, spec["kept_channels"])
     model.load_state_dict(torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True))
     return model.eval(), spec

@@ -110,11 +110,3 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None
     records = _lines(out)
     assert [r["episode"] for r in records] == list(range(6)) and summary["episodes"] == 6
     assert json.loads((out / "best" / "policy.json").read_text())["reward"] == max(r["reward"] for r in records)
-
-
-def test_cem_example_main_runs_through_the_search_runner(tmp_path: Path) -> None:
-    from agents.examples.cem_agent import main
-
-    summary = main(["--episodes", "3", "--population", "2", "--val-size", "100", "--out", str(tmp_path)])
-    assert summary["episodes"] == 3 and summary["agent"] == "make_agent"
-    assert (tmp_path / "best" / "policy.json").is_file()

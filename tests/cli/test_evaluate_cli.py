@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agents.cli import main
+from agmc_cli import main
 
 
 @pytest.mark.data
@@ -24,9 +24,10 @@ def test_unknown_model_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert "unknown model 'resnet57'" in capsys.readouterr().err
 
 
-def test_missing_data_is_a_usage_error(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["evaluate", "--model", "resnet20", "--data-dir", str(tmp_path)]) == 2
-    assert str(tmp_path) in capsys.readouterr().err
+def test_missing_data_is_a_failure_that_names_the_place(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "--model", "resnet20", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert str(tmp_path) in err and "Traceback" not in err
 
 
 def test_bad_choice_exits_2() -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agents.cli import graph as graph_command
+from agmc_cli import graph as graph_command
 
 
 def _run(argv: list[str]) -> int:

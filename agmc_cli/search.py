@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from agents.cli.common import add_data_arguments, add_device_arguments, print_result
+from agmc_env.errors import ConfigError
+from agmc_cli.common import add_data_arguments, add_device_arguments, print_result
 from agents.registry import AGENTS
 from agmc_env.data import DATASETS
 from agmc_env.models import available_models
@@ -76,20 +77,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> None:
     if args.model not in available_models():
-        raise ValueError(f"--model must be one of {', '.join(available_models())}; got {args.model!r}")
+        raise ConfigError(f"--model must be one of {', '.join(available_models())}; got {args.model!r}")
     if not 0.0 < args.preserve <= 1.0:
-        raise ValueError(f"--preserve must be in (0, 1], got {args.preserve}")
+        raise ConfigError(f"--preserve must be in (0, 1], got {args.preserve}")
     if not 0.0 < args.max_ratio < 1.0:
-        raise ValueError(f"--max-ratio must be in (0, 1), got {args.max_ratio}")
+        raise ConfigError(f"--max-ratio must be in (0, 1), got {args.max_ratio}")
     for name in ("episodes", "val_size"):
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
     if args.warmup < 0:
-        raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
+        raise ConfigError(f"--warmup must be >= 0, got {args.warmup}")
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
-        raise FileNotFoundError(f"--data-dir {args.data_dir} is not a directory (it should hold cifar10/ and pretrained/)")
+        raise ConfigError(f"--data-dir {args.data_dir} is not a directory (it should hold cifar10/ and pretrained/)")
 
 
 def env_options(args: argparse.Namespace) -> dict[str, Any]:

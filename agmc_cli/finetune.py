@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from agents.cli.common import add_data_arguments, add_device_arguments, print_result
-from agents.finetune import FinetuneConfig, finetune
+from agmc_cli.common import add_data_arguments, add_device_arguments, print_result
+from agmc_env.finetune import FinetuneConfig, finetune
 from agmc_env.cost import count_cost
 from agmc_env.data import load_split
 from agmc_env.evaluate import Evaluator, resolve_device

@@ -1,53 +1,19 @@
-"""A cross-entropy-method agent written against the plain Gymnasium API, run by the search runner.
+"""A cross-entropy-method agent on the plain Gymnasium API (``agmc search --agent cem``).
 
 The compression env visits the same units in the same order every episode, so an open-loop policy
 (one action per step, whatever the observation) is enough: CEM keeps a Gaussian over the episode's
 action sequence, samples ``population`` sequences, and refits the Gaussian to the best
 ``elite_fraction`` of them. The agent follows :mod:`agents.protocol` (``act`` / ``observe_episode``,
 plus ``state_dict`` / ``load_state_dict`` for resumable searches) and imports nothing but NumPy and
-Gymnasium.
-
-Run it::
-
-    python -m agents.examples.cem_agent --model resnet20 --episodes 64 --out runs/cem
-    agmc search --agent cem ...            # the same agent through the CLI
+Gymnasium. ``examples/cem_agent.py`` runs it as a stand-alone script.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-
-
-@dataclass
-class Args:
-    model: str = "resnet20"
-    """zoo model to compress"""
-    target: str = "flops"
-    """budgeted cost: flops or params"""
-    preserve: float = 0.5
-    """fraction of the cost to keep"""
-    val_size: int = 500
-    """search-split images scored per episode"""
-    episodes: int = 64
-    """episodes in total"""
-    population: int = 8
-    """candidate action sequences per CEM generation"""
-    elite_fraction: float = 0.25
-    """fraction of each generation the Gaussian is refitted to"""
-    seed: int = 0
-    """seed of the env and the agent"""
-    out: str = "runs/cem"
-    """search directory"""
-    resume: bool = False
-    """continue the search in --out"""
 
 
 class CEMAgent:
@@ -114,36 +80,6 @@ class CEMAgent:
         self.step = 0
 
 
-def parse_args(argv: Sequence[str] | None = None) -> Args:
-    """``Args`` from the command line: one ``--flag`` per field."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field in dataclasses.fields(Args):
-        flag = "--" + field.name.replace("_", "-")
-        if field.type == "bool":
-            parser.add_argument(flag, action="store_true")
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default)
-    return Args(**vars(parser.parse_args(argv)))
-
-
 def make_agent(env: gym.Env, seed: int, **options: Any) -> CEMAgent:
     """What the search runner calls to build the agent once the env exists."""
     return CEMAgent(env.action_space, seed=seed, **options)
-
-
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run a CEM search through the package's search runner; returns its summary."""
-    from agents.search import run_search  # the runner only drives the loop; the agent needs none of it
-
-    args = parse_args(argv)
-    env_options = {"model": args.model, "target": args.target, "preserve": args.preserve, "val_size": args.val_size}
-    agent_options = {"population": args.population, "elite_fraction": args.elite_fraction}
-    return run_search(
-        args.out, env_options, agent=make_agent, episodes=args.episodes, seed=args.seed,
-        agent_options=agent_options, resume=args.resume,
-    )
-
-
-if __name__ == "__main__":
-    summary = main()
-    print(f"best reward {summary['best_reward']:.4f}, accuracy {summary['best_accuracy']:.2f} %", file=sys.stdout)

@@ -1,6 +1,7 @@
 """The ``agmc`` command line: ``agmc <command> --help`` explains each command.
 
-Exit codes: 0 success, 1 failure, 2 bad usage. Progress goes to stderr, results to stdout.
+Exit codes: 0 success, 1 failure, 2 bad usage (:mod:`agmc_env.errors` says which error is which);
+an expected failure prints one line, never a traceback. Progress goes to stderr, results to stdout.
 Each command lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
 """
 
@@ -12,16 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from agmc_env import __version__
-from agmc_env.paths import DataNotFoundError
+from agmc_env.errors import EXIT_FAILURE, AgmcError
 
-# Module names under agents.cli, in the order `agmc --help` lists them.
+# Module names under agmc_cli, in the order `agmc --help` lists them.
 COMMANDS = ("search", "evaluate", "graph", "finetune", "export")
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(ValueError):
-    """Bad command-line input: reported with exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"agents.cli.{name}").add_parser(subparsers)
+        importlib.import_module(f"agmc_cli.{name}").add_parser(subparsers)
     return parser
 
 
@@ -42,10 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)  # exits with 2 on bad usage
     try:
         return int(args.run(args))
-    except (UsageError, ValueError, DataNotFoundError, FileNotFoundError) as error:
-        # Bad input (unknown names, out-of-range values, missing files) is a usage problem.
+    except AgmcError as error:
+        # Expected failures: a message, no traceback; the class says usage (2) or failure (1).
         print(f"agmc {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return error.exit_code
     except KeyboardInterrupt:
         print(f"agmc {args.command}: interrupted", file=sys.stderr)
         return EXIT_FAILURE

@@ -1,4 +1,4 @@
-"""``agents.finetune``: seeded, deterministic training that changes the weights and lowers the loss."""
+"""``agmc_env.finetune``: seeded, deterministic training that changes the weights and lowers the loss."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-from agents.finetune import FinetuneConfig, augment_batch, finetune
+from agmc_env.finetune import FinetuneConfig, augment_batch, finetune
 from agmc_env.data.synthetic import synthetic_imageset
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)

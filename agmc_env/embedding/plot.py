@@ -1,81 +1,16 @@
-"""``agmc graph``: a model's computational graph and its learned layer embeddings, as the agent sees them."""
+"""Pictures of a model graph and its embeddings: a snake layout of the nodes and a 2-D PCA of the layer embeddings."""
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from agents.cli.common import add_data_arguments, print_result
-from agmc_env.embedding import EmbeddingResult, GAEConfig, node_embeddings
-from agmc_env.graph import OPS, PRUNABLE_OPS, ModelGraph, build_graph
-from agmc_env.models import available_models, get_model, get_spec
+from agmc_env.embedding.gae import EmbeddingResult
+from agmc_env.graph import OPS, PRUNABLE_OPS, ModelGraph
 
 _ROW_LENGTH = 40  # depth levels per row of the snake layout
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "graph",
-        help="the model as a graph, and its GAE layer embeddings",
-        description="Trace a zoo model into its computational graph (nodes: operations, edges: "
-        "data flow), train (or load from the cache) the graph auto-encoder that gives each layer "
-        "its embedding, and print a summary: node/edge/op counts and the link-prediction AUC/AP "
-        "of the encoder on held-out edges. --plot also draws the graph and a 2-D PCA projection "
-        "of the conv/linear embeddings coloured by stage (feature-map resolution). The graph "
-        "depends on the architecture only: no weights or data are read.",
-    )
-    parser.add_argument("--model", default="resnet56", help=f"zoo name, one of: {', '.join(available_models())}")
-    parser.add_argument(
-        "--input-size", type=int, nargs=3, metavar=("C", "H", "W"), default=None,
-        help="input size (default: the model's own, e.g. 3 32 32 for CIFAR, 3 224 224 for ImageNet)",
-    )  # fmt: skip
-    parser.add_argument("--plot", default=None, metavar="PNG", help="write the figure to this PNG file")
-    parser.add_argument("--embedding-dim", type=int, default=GAEConfig.embedding_dim)
-    parser.add_argument("--epochs", type=int, default=GAEConfig.epochs)
-    parser.add_argument("--seed", type=int, default=GAEConfig.seed)
-    parser.add_argument("--variational", action="store_true", help="train a VGAE instead of a GAE")
-    parser.add_argument("--cache-dir", default=None, help="embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)")
-    parser.add_argument("--no-cache", action="store_true", help="train without reading or writing the cache")
-    add_data_arguments(parser)  # accepted for uniformity with the other commands; nothing is read
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    input_size = tuple(args.input_size) if args.input_size else get_spec(args.model).input_size
-    config = GAEConfig(embedding_dim=args.embedding_dim, epochs=args.epochs, seed=args.seed, variational=args.variational)
-    print(f"tracing {args.model} at input size {input_size}", file=sys.stderr)
-    start = time.perf_counter()
-    graph = build_graph(get_model(args.model, pretrained=False), input_size)
-    graph_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    result = node_embeddings(graph, config, cache_dir=args.cache_dir, use_cache=not args.no_cache)
-    embedding_seconds = time.perf_counter() - start
-    ops = graph.op_counts()
-    summary = {
-        "model": args.model,
-        "input_size": list(input_size),
-        "nodes": graph.num_nodes,
-        "edges": graph.num_edges,
-        "prunable_layers": sum(ops.get(op, 0) for op in PRUNABLE_OPS),
-        "ops": ops if args.json else ", ".join(f"{op}={count}" for op, count in ops.items()),
-        "embedding_dim": config.embedding_dim,
-        "gae_auc": round(result.auc, 4),
-        "gae_ap": round(result.ap, 4),
-        "from_cache": result.from_cache,
-        "graph_seconds": round(graph_seconds, 3),
-        "embedding_seconds": round(embedding_seconds, 3),
-    }
-    if args.plot:
-        plot_graph(graph, result, args.plot, title=f"{args.model} {tuple(input_size)}")
-        summary["plot"] = str(args.plot)
-    print_result(summary, args.json)
-    return 0
 
 
 def snake_layout(graph: ModelGraph, row_length: int = _ROW_LENGTH) -> np.ndarray:

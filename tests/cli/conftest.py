@@ -1,4 +1,4 @@
-"""Helpers shared by the agent tests: a tiny search setting and the ``agmc`` CLI with our commands."""
+"""The ``agmc`` command line as a fixture: ``agmc(*argv) -> exit code``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-import agents.cli
+import agmc_cli
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def agmc() -> Callable[..., int]:
 
     def run(*argv: str) -> int:
         try:
-            return agents.cli.main(list(argv))
+            return agmc_cli.main(list(argv))
         except SystemExit as exit_:  # argparse's own usage errors
             return int(exit_.code)
 

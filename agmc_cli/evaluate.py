@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from agents.cli.common import add_data_arguments, add_device_arguments, print_result
+from agmc_cli.common import add_data_arguments, add_device_arguments, print_result
 from agmc_env.cost import count_cost
 from agmc_env.data import SPLITS, load_split
 from agmc_env.evaluate import Evaluator

@@ -1,0 +1,42 @@
+"""Bad ``agmc search/finetune/export`` input: a clear message and exit code 2, before any work."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--agent", "dqn"], "invalid choice: 'dqn'"),
+        (["--model", "resnet9000"], "--model must be one of"),
+        (["--preserve", "0"], "--preserve must be in (0, 1]"),
+        (["--preserve", "1.5"], "--preserve must be in (0, 1]"),
+        (["--episodes", "0"], "--episodes must be >= 1"),
+        (["--data-dir", "/nonexistent/agmc-data"], "is not a directory"),
+        (["--target", "latency"], "invalid choice: 'latency'"),
+    ],
+)
+def test_bad_search_input_exits_2(agmc, tmp_path, capsys, argv: list[str], message: str) -> None:
+    code = agmc("search", "--out", str(tmp_path / "run"), "--no-progress", *argv)
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_pruned_model_exits_1_and_names_the_file(agmc, tmp_path, capsys) -> None:
+    # A missing file is a failure (1), not bad usage (2): the command line itself was well-formed.
+    assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--epochs", "1") == 1
+    err = capsys.readouterr().err
+    assert "not found" in err and str(tmp_path / "nothing") in err and "Traceback" not in err
+    assert agmc("export", "--pruned", str(tmp_path / "nothing"), "--onnx", str(tmp_path / "m.onnx")) == 1
+
+
+def test_corrupt_pruned_spec_exits_1_and_names_the_file(agmc, tmp_path, capsys) -> None:
+    folder = tmp_path / "pruned"
+    folder.mkdir()
+    (folder / "pruned.json").write_text('{"format_version": 999}')
+    (folder / "weights.pt").write_bytes(b"")
+    assert agmc("export", "--pruned", str(folder), "--onnx", str(tmp_path / "m.onnx")) == 1
+    err = capsys.readouterr().err
+    assert str(folder / "pruned.json") in err and "format_version" in err
