@@ -11,12 +11,12 @@ temporary folder. Goal from issue 3: graph + GAE under 5 s for ResNet-56 on a 2-
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 
 from agmc_env.embedding import GAEConfig, node_embeddings
 from agmc_env.graph import build_graph
 from agmc_env.models import get_model, get_spec
+from harness.reporting import markdown_table, publish
 from harness.timing import machine_summary, median, time_call
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,12 +44,10 @@ for name in args.models:
         "cache_hit_s": round(hit_s, 4), "epochs": config.epochs, "auc": round(result.auc, 4), "ap": round(result.ap, 4),
     })  # fmt: skip
 
-print(f"machine: {machine_summary()}")
-print("| model | input | nodes | edges | build graph s | train GAE s | total s | cache hit s | AUC | AP |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for r in rows:
-    print(f"| {r['model']} | {'x'.join(map(str, r['input_size']))} | {r['nodes']} | {r['edges']} | {r['graph_s']} | "
-          f"{r['gae_train_s']} | {r['total_s']} | {r['cache_hit_s']} | {r['auc']} | {r['ap']} |")
-if args.json_out:
-    with open(args.json_out, "w") as handle:
-        json.dump({"machine": machine_summary(), "config": vars(config), "rows": rows}, handle, indent=2)
+table = markdown_table(
+    ["model", "input", "nodes", "edges", "build graph s", "train GAE s", "total s", "cache hit s", "AUC", "AP"],
+    [[r["model"], "x".join(map(str, r["input_size"])), r["nodes"], r["edges"], r["graph_s"], r["gae_train_s"],
+      r["total_s"], r["cache_hit_s"], r["auc"], r["ap"]] for r in rows],
+    align="llrrrrrrrr",
+)  # fmt: skip
+publish(table, args.json_out, {"config": vars(config), "rows": rows}, machine_summary())

@@ -10,13 +10,13 @@ same size. The Evaluator adds channels_last, ``inference_mode`` and one host syn
 from __future__ import annotations
 
 import argparse
-import json
 
 import torch
 
 from agmc_env.data import load_split
 from agmc_env.evaluate import Evaluator, normalize_images
 from agmc_env.models import get_model, get_spec
+from harness.reporting import markdown_table, publish
 from harness.timing import machine_summary, median, time_call
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,12 +63,10 @@ for precision in ("fp32", "bf16"):
         "agmc_accuracy": evaluator.accuracy(model),
     })
 
-print(f"machine: {machine_summary()}")
-print("| model | precision | device | images | plain loop img/s | agmc Evaluator img/s | ratio | accuracy plain / agmc |")
-print("|---|---|---|---:|---:|---:|---:|---|")
-for r in rows:
-    print(f"| {r['model']} | {r['precision']} | {r['device']} | {r['images']} | {r['plain_images_per_s']} | "
-          f"{r['agmc_images_per_s']} | {r['ratio']} | {r['plain_accuracy']:.2f} / {r['agmc_accuracy']:.2f} |")
-if args.json_out:
-    with open(args.json_out, "w") as handle:
-        json.dump({"machine": machine_summary(), "rows": rows}, handle, indent=2)
+table = markdown_table(
+    ["model", "precision", "device", "images", "plain loop img/s", "agmc Evaluator img/s", "ratio", "accuracy plain / agmc"],
+    [[r["model"], r["precision"], r["device"], r["images"], r["plain_images_per_s"], r["agmc_images_per_s"], r["ratio"],
+      f"{r['plain_accuracy']:.2f} / {r['agmc_accuracy']:.2f}"] for r in rows],
+    align="lllrrrrl",
+)  # fmt: skip
+publish(table, args.json_out, {"rows": rows}, machine_summary())

@@ -65,3 +65,11 @@ def write_json(path: str | os.PathLike, payload: Any) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         json.dump(payload, handle, indent=2, default=str)
+
+
+def publish(table: str, json_out: str | os.PathLike | None, payload: Mapping[str, Any], machine: str) -> None:
+    """Print the machine and a Markdown ``table``; write ``payload`` (plus the machine) to ``json_out``."""
+    print(f"machine: {machine}")
+    print(table)
+    if json_out:
+        write_json(json_out, {"machine": machine, **payload})
