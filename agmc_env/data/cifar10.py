@@ -53,11 +53,12 @@ def load_cifar10(split: str, data_dir: str | os.PathLike | None = None) -> Image
     """Load the CIFAR-10 ``"train"`` or ``"test"`` split.
 
     Looks in each data root (see :mod:`agmc_env.paths`) for ``cifar10/<split>.npz``, then for
-    ``cifar-10-batches-py/``. Note: the shipped ``train.npz`` is JPEG-compressed (q75), the test set
-    is lossless.
+    ``cifar-10-batches-py/``. Both shipped archives are lossless.
 
     Raises:
-        ValueError: unknown split or malformed arrays.
+        ConfigError: unknown split.
+        CorruptFileError: arrays missing or of the wrong shape or type (names the file).
+        DataNotFoundError: the file is in none of the data roots (lists every place looked at).
         DataNotFoundError: nothing found, naming every place looked at.
     """
     if split not in _BATCH_FILES:

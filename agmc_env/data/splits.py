@@ -13,8 +13,8 @@ split              images
 
 Why ``search`` comes from the test set by default: the shipped weights were trained on all 50,000
 training images, so accuracy on a held-out part of the training set is close to training accuracy
-and barely separates good policies from bad; and the shipped training set is JPEG (q75), a domain
-shift worth about 10 points. ``train_holdout`` remains available for AMC-faithful runs.
+and barely separates good policies from bad. ``train_holdout`` remains available for AMC-faithful
+runs.
 """
 
 from __future__ import annotations
