@@ -1,5 +1,6 @@
 """Data sets as in-memory uint8 tensors, and explicit seeded splits (see :mod:`.splits`)."""
 
+from agmc_env.data.augment import random_crop_flip
 from agmc_env.data.cifar10 import CIFAR10_CLASSES, load_cifar10
 from agmc_env.data.imagenet import load_image_folder
 from agmc_env.data.imageset import ImageSet
@@ -14,5 +15,6 @@ __all__ = [
     "load_cifar10",
     "load_image_folder",
     "load_split",
+    "random_crop_flip",
     "synthetic_imageset",
 ]
