@@ -109,7 +109,8 @@ def _unit_features(bundle: ModelBundle, embedding: str, cache_dir: str | None) -
         features = rule_unit_features(bundle.graph, module_names)
     features = np.asarray(features, dtype=np.float32)
     if features.shape[0] != len(bundle.units) or not np.isfinite(features).all():
-        raise InternalError(f"{embedding} unit features have shape {features.shape} for {len(bundle.units)} units")
+        units = len(bundle.units)
+        raise InternalError(f"{embedding} unit features have shape {features.shape} for {units} units")
     return np.clip(features, -1.0, 1.0)
 
 

@@ -4,8 +4,9 @@ Every conv/linear layer's cost is ``(in / groups) * kernel * out * positions``: 
 :func:`agmc_env.layer_table.macs_per_output` times the output elements, with ``positions`` (output
 pixels) read from the model's :class:`~agmc_env.layer_table.LayerTable`. Each prunable unit removes a
 fixed number of entries from some of those ``in``/``out`` dimensions per removed channel (read off
-its dependency group: 1 per channel, H*W where a flatten feeds a linear). So a ratio vector maps to layer shapes by one small matrix product, and the
-count is the same integer :func:`agmc_env.cost.count_cost` gives for the physically pruned model.
+its dependency group: 1 per channel, H*W where a flatten feeds a linear). So a ratio vector maps to
+layer shapes by one small matrix product, and the count is the same integer
+:func:`agmc_env.cost.count_cost` gives for the physically pruned model.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ class CostModel:
                     channel_rows[channel_names.index(item.module_name)][u] += per_channel
                     continue
                 if item.module_name not in layer_index:
-                    raise UnsupportedModelError(f"layer {item.module_name!r} of unit {unit.name!r} never runs in the forward pass")
+                    raise UnsupportedModelError(
+                        f"layer {item.module_name!r} of unit {unit.name!r} never runs in the forward pass"
+                    )
                 row = layer_index[item.module_name]
                 self._unit_layers[u].add(row)
                 if item.kind in ("out", "depthwise"):
@@ -105,7 +108,9 @@ class CostModel:
             params = list(modules[name].parameters(recurse=False))
             widths = {p.shape[0] for p in params}
             if any(p.dim() != 1 for p in params) or len(widths) != 1:
-                raise UnsupportedModelError(f"cannot model the cost of pruning {name!r} ({type(modules[name]).__name__})")
+                raise UnsupportedModelError(
+                    f"cannot model the cost of pruning {name!r} ({type(modules[name]).__name__})"
+                )
             self._ch0[i] = widths.pop()
             self._per_channel[i] = len(params)
         self._m_ch = np.stack(channel_rows) if channel_rows else np.zeros((0, n_units), dtype=np.int64)

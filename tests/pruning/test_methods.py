@@ -119,6 +119,7 @@ def test_one_layer_table_serves_units_costs_and_ratios(resnet20: nn.Module) -> N
     assert fine.cost_model.unit_macs() == [table.layer_macs()[u.name] for u in fine.units]
     # Each inner unit of ResNet-20 cuts the two 3x3 convs of its block (outputs of one, inputs of the other).
     layer_macs = table.layer_macs()
-    assert channel.cost_model.unit_macs() == [sum(layer_macs[n] for n in (u.name, *u.consumer_names)) for u in channel.units]
+    expected = [sum(layer_macs[n] for n in (u.name, *u.consumer_names)) for u in channel.units]
+    assert channel.cost_model.unit_macs() == expected
     with pytest.raises(ConfigError, match="described for input_size"):
         SparseCostModel(resnet20, (3, 64, 64), layers=table)
