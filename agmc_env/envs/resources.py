@@ -51,10 +51,12 @@ class ModelBundle:
 
     @property
     def units(self) -> Sequence[Unit]:
+        """The method's prunable units, in network order."""
         return self.method.units
 
     @property
     def cost_model(self) -> UnitCostModel:
+        """The method's exact cost of a ratio vector."""
         return self.method.cost_model
 
 
