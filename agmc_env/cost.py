@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import nn
+
+from agmc_env.layer_table import LayerTable, describe_layers
 
 
 @dataclass(frozen=True)
@@ -26,42 +27,18 @@ class Cost:
     def flops(self) -> int:
         return 2 * self.macs
 
-
-def _layer_macs(module: nn.Module, output: torch.Tensor) -> int:
-    if isinstance(module, nn.modules.conv._ConvNd):
-        # Each output element takes (in_channels / groups) * prod(kernel) multiply-accumulates.
-        per_output = module.in_channels // module.groups
-        for k in module.kernel_size:
-            per_output *= k
-        return per_output * output.numel()
-    if isinstance(module, nn.Linear):
-        return module.in_features * output.numel()
-    return 0
+    @classmethod
+    def of(cls, layers: LayerTable) -> Cost:
+        """The cost of the model a :class:`~agmc_env.layer_table.LayerTable` describes."""
+        return cls(macs=layers.macs, params=layers.params)
 
 
-@torch.no_grad()
 def count_cost(model: nn.Module, input_size: tuple[int, ...]) -> Cost:
-    """Count MACs (for one image) and parameters with forward hooks.
+    """Count MACs (for one image) and parameters.
 
     Args:
-        model: any module; it is run once on zeros of shape ``(1, *input_size)``.
+        model: any module; it is run once on zeros of shape ``(1, *input_size)``
+            (see :func:`agmc_env.layer_table.describe_layers`).
         input_size: ``(C, H, W)`` of one input.
     """
-    counted: list[int] = []
-
-    def hook(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-        counted.append(_layer_macs(module, output))
-
-    layers = [m for m in model.modules() if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))]
-    handles = [layer.register_forward_hook(hook) for layer in layers]
-    was_training = model.training
-    try:
-        parameter = next(model.parameters(), None)
-        device = parameter.device if parameter is not None else torch.device("cpu")
-        model.eval()(torch.zeros((1, *input_size), device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    params = sum(p.numel() for p in model.parameters())
-    return Cost(macs=int(sum(counted)), params=int(params))
+    return Cost.of(describe_layers(model, input_size))

@@ -26,9 +26,8 @@ from agmc_env.errors import ConfigError
 from agmc_env.evaluate import DEVICES, PRECISIONS
 from agmc_env.models import available_models
 
-from agmc_env.pruning import IMPORTANCES, TARGETS, UNIT_SETS
+from agmc_env.pruning import IMPORTANCES, PRUNING_METHODS, TARGETS, UNIT_SETS
 
-PRUNINGS = ("channel", "fine_grained")
 EMBEDDINGS = ("gnn", "rule")
 OBSERVATIONS = ("vector", "graph")
 ACTION_MODES = ("per_layer", "one_shot")
@@ -128,7 +127,7 @@ class EnvConfig:
             object.__setattr__(self, "input_size", tuple(size))
         _choice("target", self.target, TARGETS)
         _fraction("preserve", self.preserve, 0.0, 1.0, include_high=True)
-        _choice("pruning", self.pruning, PRUNINGS)
+        _choice("pruning", self.pruning, tuple(PRUNING_METHODS))
         _choice("units", self.units, UNIT_SETS)
         _choice("importance", self.importance, IMPORTANCES)
         _choice("embedding", self.embedding, EMBEDDINGS)

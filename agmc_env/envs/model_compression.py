@@ -17,16 +17,7 @@ from agmc_env.envs.observations import EpisodeState, make_observation
 from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
 from agmc_env.envs.resources import Resources, get_resources, graph_arrays
 from agmc_env.envs.rewards import CompressionResult, compute_reward
-from agmc_env.pruning import (
-    BudgetWall,
-    find_units,
-    fine_grained_prune,
-    kept_channels,
-    kept_weights,
-    prune_model,
-    pruning_spec,
-    recalibrate_batchnorm,
-)
+from agmc_env.pruning import BudgetWall, recalibrate_batchnorm
 from agmc_env.pruning import save_pruned as save_pruned_model
 
 
@@ -148,8 +139,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         # Everything here is shared through the per-process caches and rebuilt, not pickled.
         self._resources: Resources = get_resources(self.config)
         bundle = self._resources.bundle
-        self.units = bundle.units
-        self.cost_model = bundle.cost_model
+        self._method = bundle.method  # the pruning method (channel, fine-grained) chosen by name
+        self.units = self._method.units
+        self.cost_model = self._method.cost_model
         self.budget_wall = BudgetWall(
             self.cost_model, target=self.config.target, preserve=self.config.preserve, max_ratio=self.config.max_ratio
         )
@@ -217,18 +209,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         return self._observation.observe(self._state()), reward, terminated, False, info
 
     def _prune(self) -> torch.nn.Module:
-        bundle = self._resources.bundle
-        if self.config.pruning == "fine_grained":
-            model = fine_grained_prune(bundle.model, {u.name: r for u, r in zip(self.units, self._ratios)})
-        else:
-            model = prune_model(
-                bundle.model,
-                self.units,
-                self._ratios,
-                importance=self.config.importance,
-                input_size=bundle.input_size,
-                seed=self._torch_seed,
-            )
+        model = self._method.prune(self._ratios, importance=self.config.importance, seed=self._torch_seed)
         if self._resources.calibration_images is not None:
             recalibrate_batchnorm(model.to(self._resources.evaluator.device), self._resources.calibration_images)
         return model
@@ -269,26 +250,14 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
                 "save_pruned rebuilds models from the zoo and cannot describe a user nn.Module; "
                 "save env.unwrapped.pruned_model yourself (e.g. torch.save(model.state_dict(), ...))"
             )
-        bundle = self._resources.bundle
-        if self.config.pruning == "channel":
-            units, kept = self.units, [kept_channels(u.channels, r) for u, r in zip(self.units, self._ratios)]
-        else:  # fine-grained pruning keeps every channel: the zeros are in the weights
-            units = find_units(bundle.model, bundle.input_size, units=self.config.units)
-            kept = [u.channels for u in units]
-        spec = pruning_spec(
+        spec = self._method.pruning_spec(
             self.config.model,
-            units,
-            kept,
-            unit_set=self.config.units,
-            input_size=bundle.input_size,
+            self._ratios,
             env=self.config.to_dict(),
             policy_units=[u.name for u in self.units],
             **self.last_info,
         )
         save_pruned_model(path, self.pruned_model, spec)
-
-    def _kept_size(self, size: int, ratio: float) -> int:
-        return kept_weights(size, ratio) if self.config.pruning == "fine_grained" else kept_channels(size, ratio)
 
     def _policy_view(self) -> PolicyView:
         ratios = list(self._ratios or [])
@@ -299,7 +268,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             channels=[u.channels for u in self.units],
             unit_macs=self.cost_model.unit_macs(),
             ratios=ratios,
-            kept_channels=[self._kept_size(u.channels, r) for u, r in zip(self.units, ratios)],
+            kept_channels=self._method.kept_sizes(ratios),
             kept_fraction=kept,
             target=self.config.target,
             preserve=self.config.preserve,
@@ -319,7 +288,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self.pruned_model = None
 
     def __getstate__(self) -> dict[str, Any]:
-        shared = ("_resources", "units", "cost_model", "budget_wall", "_observation", "pruned_model")
+        shared = ("_resources", "_method", "units", "cost_model", "budget_wall", "_observation", "pruned_model")
         return {key: value for key, value in self.__dict__.items() if key not in shared}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """What an env needs that is expensive to build, built once per process and shared between envs.
 
-The model and its prunable units, cost model and graph; the static unit features (the trained graph
+The model, its pruning method (units and cost model) and graph, all read from one
+:class:`~agmc_env.layer_table.LayerTable` of the model; the static unit features (the trained graph
 embedding or the rule-based ones); the evaluation images held on the device. Each part has its own
 cache keyed by the options it depends on (JSON-safe values; a user ``nn.Module`` by identity), so
 two envs that differ only in, say, the reward share everything.
@@ -12,6 +13,7 @@ pruned copies.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,9 +25,11 @@ from agmc_env.data import load_split
 from agmc_env.embedding import GAEConfig, node_embeddings, rule_unit_features, unit_embeddings
 from agmc_env.envs.config import EnvConfig
 from agmc_env.evaluate import Evaluator, normalize_images, resolve_device
+from agmc_env.errors import InternalError, UnsupportedModelError
 from agmc_env.graph import ModelGraph, build_graph
+from agmc_env.layer_table import describe_layers
 from agmc_env.models import IMAGENET_MEAN, IMAGENET_STD, get_model, get_spec
-from agmc_env.pruning import CostModel, LayerUnit, PrunableUnit, SparseCostModel, find_units
+from agmc_env.pruning import PruningMethod, Unit, UnitCostModel, make_pruning_method
 
 CALIBRATION_IMAGES = 512
 _IMPORT_PID = os.getpid()
@@ -41,10 +45,19 @@ class ModelBundle:
     input_size: tuple[int, int, int]
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    units: list[PrunableUnit] | list[LayerUnit]
-    cost_model: CostModel | SparseCostModel
+    method: PruningMethod  # the configured pruning method, built for ``model``
     graph: ModelGraph
     unit_nodes: np.ndarray  # [U] graph node of each unit's root layer
+
+    @property
+    def units(self) -> Sequence[Unit]:
+        """The method's prunable units, in network order."""
+        return self.method.units
+
+    @property
+    def cost_model(self) -> UnitCostModel:
+        """The method's exact cost of a ratio vector."""
+        return self.method.cost_model
 
 
 @dataclass(frozen=True)
@@ -78,24 +91,14 @@ def _model_bundle(
     dataset, default_size, mean, std = _model_defaults(model, dataset)
     input_size = input_size or default_size
     net = get_model(model, weights_path=weights_path, data_dir=data_dir)
-    if pruning == "fine_grained":
-        cost_model: CostModel | SparseCostModel = SparseCostModel(net, input_size)
-        found: list = cost_model.units
-    else:
-        found = find_units(net, input_size, units=units)
-    if not found:
-        raise ValueError(
-            f"model {type(net).__name__} has no prunable units with units={units!r}, pruning={pruning!r}; "
-            "try units='all' or a model with conv/linear layers"
-        )
-    graph = build_graph(net, input_size)
-    missing = [u.name for u in found if u.name not in graph.module_to_node]
+    layers = describe_layers(net, input_size)  # the one forward pass the units, costs and graph share
+    method = make_pruning_method(pruning, net, input_size, unit_set=units, layers=layers)
+    graph = build_graph(net, input_size, layers=layers)
+    missing = [u.name for u in method.units if u.name not in graph.module_to_node]
     if missing:
-        raise ValueError(f"prunable units {missing} have no node in the model graph")
-    unit_nodes = np.array([graph.module_to_node[u.name] for u in found], dtype=np.int64)
-    if pruning == "channel":
-        cost_model = CostModel(net, found, input_size)
-    return ModelBundle(net, dataset, tuple(input_size), tuple(mean), tuple(std), found, cost_model, graph, unit_nodes)
+        raise UnsupportedModelError(f"prunable units {missing} have no node in the model graph")
+    unit_nodes = np.array([graph.module_to_node[u.name] for u in method.units], dtype=np.int64)
+    return ModelBundle(net, dataset, tuple(input_size), tuple(mean), tuple(std), method, graph, unit_nodes)
 
 
 @lru_cache(maxsize=8)
@@ -108,7 +111,8 @@ def _unit_features(bundle: ModelBundle, embedding: str, cache_dir: str | None) -
         features = rule_unit_features(bundle.graph, module_names)
     features = np.asarray(features, dtype=np.float32)
     if features.shape[0] != len(bundle.units) or not np.isfinite(features).all():
-        raise RuntimeError(f"{embedding} unit features have shape {features.shape} for {len(bundle.units)} units")
+        units = len(bundle.units)
+        raise InternalError(f"{embedding} unit features have shape {features.shape} for {units} units")
     return np.clip(features, -1.0, 1.0)
 
 

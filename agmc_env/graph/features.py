@@ -7,7 +7,8 @@ Feature vector of a node (``NUM_FEATURES`` = 21 floats, in this order):
   size and output spatial size (7). Spatial sizes are ``H * W`` (1 for flat tensors), kernel and
   stride the largest side (3 for 3x3; 1 for ops without them), read from the module's attributes. Dividing by 16 keeps values of
   real networks (up to 2**16 pixels or channels) in about [0, 1];
-- the node's share of the model's MACs (conv + linear, as :mod:`agmc_env.cost`) and of its
+- the node's share of the model's MACs (conv + linear, read from the model's
+  :class:`~agmc_env.layer_table.LayerTable`, as :mod:`agmc_env.cost` counts them) and of its
   parameters (2);
 - a prunable flag: 1 for conv and linear layers, whose output channels can be cut (1);
 - where the node sits: its relative depth ``d`` in [0, 1] (longest path from the input, divided by
@@ -140,23 +141,22 @@ def _channels(shape: tuple[int, ...]) -> int:
     return int(shape[1]) if len(shape) > 1 else 1  # C of (N, C, ...) or F of (N, F)
 
 
-def node_info(node: fx.Node, module: nn.Module | None, op: str, depth: int) -> NodeInfo:
-    """Raw attributes of a tensor-valued node, read from its shapes and its module."""
+def node_info(node: fx.Node, module: nn.Module | None, op: str, depth: int, macs: int = 0) -> NodeInfo:
+    """Raw attributes of a tensor-valued node, read from its shapes and its module.
+
+    ``macs`` is the node's entry in the model's :class:`~agmc_env.layer_table.LayerTable` (0 for
+    anything but a conv/linear call).
+    """
     out_shape = _shape(node) or ()
     inputs = [s for s in (_shape(a) for a in node.all_input_nodes) if s is not None]
     in_shape = inputs[0] if inputs else out_shape
     kernel = stride = groups = 1
-    macs = params = 0
+    params = 0
     if module is not None:
         kernel = _side(getattr(module, "kernel_size", 1))
         stride = _side(getattr(module, "stride", 1))
         groups = int(getattr(module, "groups", 1))
         params = sum(p.numel() for p in module.parameters())
-        out_numel = math.prod(out_shape)
-        if isinstance(module, nn.modules.conv._ConvNd):
-            macs = module.in_channels // module.groups * math.prod(module.kernel_size) * out_numel
-        elif isinstance(module, nn.Linear):
-            macs = module.in_features * out_numel
     return NodeInfo(
         op=op,
         in_shape=in_shape,

@@ -24,8 +24,10 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import TensorMetadata
 from torch_geometric.data import Data
 
+from agmc_env.errors import ConfigError
 from agmc_env.graph.features import NodeInfo, classify, feature_matrix, node_info
-from agmc_env.graph.tracing import trace_model
+from agmc_env.graph.tracing import GraphTraceError, trace_model
+from agmc_env.layer_table import LAYER_TYPES, LayerTable, describe_layers
 
 
 @dataclass
@@ -86,20 +88,34 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def build_graph(model: nn.Module, input_size: tuple[int, ...]) -> ModelGraph:
+def _layer_macs(layers: LayerTable) -> dict[str, list[int]]:
+    """MACs of each conv/linear call, by layer name, in call order."""
+    macs: dict[str, list[int]] = {}
+    for call in layers.calls:
+        macs.setdefault(call.name, []).append(call.macs)
+    return macs
+
+
+def build_graph(model: nn.Module, input_size: tuple[int, ...], layers: LayerTable | None = None) -> ModelGraph:
     """Trace ``model`` into a :class:`ModelGraph`.
 
     Args:
         model: any ``torch.fx``-traceable module (its parameters are not modified).
         input_size: ``(C, H, W)`` of one input, e.g. ``(3, 32, 32)`` for CIFAR-10.
+        layers: the model's :func:`~agmc_env.layer_table.describe_layers` table, if already built;
+            the nodes' MACs come from it. (default: ``None``: described here)
 
     Raises:
-        ValueError: if ``input_size`` is not a tuple of positive ints.
+        ConfigError: if ``input_size`` is not a tuple of positive ints.
         GraphTraceError: naming the module that could not be traced and why.
     """
     if not input_size or not all(isinstance(s, int) and s > 0 for s in input_size):
-        raise ValueError(f"input_size must be a tuple of positive ints like (3, 32, 32), got {input_size!r}")
-    graph_module = trace_model(model, tuple(input_size))
+        raise ConfigError(f"input_size must be a tuple of positive ints like (3, 32, 32), got {input_size!r}")
+    graph_module = trace_model(model, tuple(input_size))  # first: it names what fails to trace or run
+    if layers is None:
+        layers = describe_layers(model, input_size)
+    layers.check_input_size(input_size)
+    layer_macs = _layer_macs(layers)
     modules = dict(graph_module.named_modules())
 
     index: dict[fx.Node, int] = {}
@@ -124,7 +140,12 @@ def build_graph(model: nn.Module, input_size: tuple[int, ...]) -> ModelGraph:
         index[node] = len(names)
         names.append(_unique(node.target if module is not None else node.name, taken))
         depth = 1 + max((infos[source].depth for source in sources), default=-1)
-        infos.append(node_info(node, module, classify(node, module), depth))
+        macs = 0
+        if isinstance(module, LAYER_TYPES):  # its calls come in the same order as in the eager run
+            if not layer_macs.get(node.target):
+                raise GraphTraceError(f"the traced graph calls {node.target!r} more often than the model itself")
+            macs = layer_macs[node.target].pop(0)
+        infos.append(node_info(node, module, classify(node, module), depth, macs))
         if module is not None:
             module_to_node.setdefault(node.target, index[node])
         edges += [(source, index[node]) for source in sources]

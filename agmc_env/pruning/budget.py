@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agmc_env.pruning.cost_model import CostModel
+from agmc_env.cost import Cost
+from agmc_env.errors import ConfigError
+from agmc_env.pruning.methods import UnitCostModel
 
 TARGETS = ("flops", "params")
 
@@ -19,24 +21,24 @@ class BudgetWall:
     """Per-step ratio bounds that guarantee ``cost <= preserve * base`` at the end of an episode.
 
     Args:
-        cost_model: the exact cost model of the model and units.
+        cost_model: the exact cost model of the model and units (a pruning method's ``cost_model``).
         target: ``"flops"`` (conv + linear MACs, FLOPs = 2 MACs) or ``"params"``. (default: ``"flops"``)
         preserve: fraction of the unpruned cost that may remain, in ``(0, 1]``. (default: ``0.5``)
         max_ratio: the largest ratio any unit may get, in ``[0, 1]``. (default: ``0.8``)
 
     Raises:
-        ValueError: a bad argument, or a target no ratio vector within ``max_ratio`` can meet.
+        ConfigError: a bad argument, or a target no ratio vector within ``max_ratio`` can meet.
     """
 
     def __init__(
-        self, cost_model: CostModel, target: str = "flops", preserve: float = 0.5, max_ratio: float = 0.8
+        self, cost_model: UnitCostModel, target: str = "flops", preserve: float = 0.5, max_ratio: float = 0.8
     ) -> None:
         if target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+            raise ConfigError(f"target must be one of {TARGETS}, got {target!r}")
         if not 0.0 < preserve <= 1.0:
-            raise ValueError(f"preserve must be in (0, 1], got {preserve!r}")
+            raise ConfigError(f"preserve must be in (0, 1], got {preserve!r}")
         if not 0.0 <= max_ratio <= 1.0:
-            raise ValueError(f"max_ratio must be in [0, 1], got {max_ratio!r}")
+            raise ConfigError(f"max_ratio must be in [0, 1], got {max_ratio!r}")
         self.cost_model = cost_model
         self.target = target
         self.preserve = preserve
@@ -46,13 +48,13 @@ class BudgetWall:
         smallest = self._measure(cost_model.cost([max_ratio] * self.num_units))
         if smallest > self.budget:
             base = self._measure(cost_model.base)
-            raise ValueError(
+            raise ConfigError(
                 f"preserve={preserve} of {target} is unreachable: pruning every unit at "
                 f"max_ratio={max_ratio} still keeps {smallest / base:.3f} of it; raise preserve or "
                 "max_ratio, or prune more units (units='all')"
             )
 
-    def _measure(self, cost: object) -> int:
+    def _measure(self, cost: Cost) -> int:
         return cost.macs if self.target == "flops" else cost.params
 
     def cost_of(self, ratios: Sequence[float]) -> int:
@@ -73,7 +75,7 @@ class BudgetWall:
         """
         step = len(ratios_so_far)
         if step >= self.num_units:
-            raise ValueError(f"all {self.num_units} units already have ratios")
+            raise ConfigError(f"all {self.num_units} units already have ratios")
         rest = [self.max_ratio] * (self.num_units - step - 1)
         prefix = [float(r) for r in ratios_so_far]
 

@@ -1,10 +1,12 @@
 """Exact MACs and params of a ratio vector, from the traced shapes, without pruning anything.
 
-Every conv/linear layer's cost is ``(in / groups) * kernel * out * positions`` (``positions`` = output
-pixels, recorded once), and each prunable unit removes a fixed number of entries from some of those
-``in``/``out`` dimensions per removed channel (read off its dependency group: 1 per channel, H*W where
-a flatten feeds a linear). So a ratio vector maps to layer shapes by one small matrix product, and the
-count is the same integer :func:`agmc_env.cost.count_cost` gives for the physically pruned model.
+Every conv/linear layer's cost is ``(in / groups) * kernel * out * positions``: the MAC formula of
+:func:`agmc_env.layer_table.macs_per_output` times the output elements, with ``positions`` (output
+pixels) read from the model's :class:`~agmc_env.layer_table.LayerTable`. Each prunable unit removes a
+fixed number of entries from some of those ``in``/``out`` dimensions per removed channel (read off
+its dependency group: 1 per channel, H*W where a flatten feeds a linear). So a ratio vector maps to
+layer shapes by one small matrix product, and the count is the same integer
+:func:`agmc_env.cost.count_cost` gives for the physically pruned model.
 """
 
 from __future__ import annotations
@@ -12,37 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from torch import nn
 
-from agmc_env.cost import Cost, count_cost
+from agmc_env.cost import Cost
+from agmc_env.errors import ConfigError, UnsupportedModelError
+from agmc_env.layer_table import LayerTable, describe_layers, output_width
 from agmc_env.pruning import tp_adapter
 from agmc_env.pruning.units import PrunableUnit, kept_channels, with_items
-
-_LAYERS = (nn.modules.conv._ConvNd, nn.Linear)
-
-
-def _positions(model: nn.Module, input_size: Sequence[int]) -> dict[str, int]:
-    """Output positions (pixels, or rows for a linear) per conv/linear call, summed over calls."""
-    names = {module: name for name, module in model.named_modules()}
-    positions: dict[str, int] = {}
-
-    def hook(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-        width = module.out_channels if isinstance(module, nn.modules.conv._ConvNd) else module.out_features
-        positions[names[module]] = positions.get(names[module], 0) + output.numel() // width
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, _LAYERS)]
-    parameter = next(model.parameters(), None)
-    device = parameter.device if parameter is not None else torch.device("cpu")
-    was_training = model.training
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros((1, *input_size), device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return positions
 
 
 class CostModel:
@@ -54,6 +32,8 @@ class CostModel:
         input_size: ``(C, H, W)`` of one input.
         round_to: the same ``round_to`` that :func:`~agmc_env.pruning.prune_model` will get.
             (default: ``None``)
+        layers: the model's :func:`~agmc_env.layer_table.describe_layers` table, if already built.
+            (default: ``None``: described here)
 
     Attributes:
         base: :class:`~agmc_env.cost.Cost` of the unpruned model (equal to ``count_cost``).
@@ -66,14 +46,18 @@ class CostModel:
         units: Sequence[PrunableUnit],
         input_size: Sequence[int],
         round_to: int | None = None,
+        layers: LayerTable | None = None,
     ) -> None:
+        if layers is None:
+            layers = describe_layers(model, input_size)
+        layers.check_input_size(input_size)
         self.units = with_items(units, model, input_size)
         self.round_to = round_to
         self.channels = [u.channels for u in self.units]
-        self.base = count_cost(model, tuple(input_size))
+        self.base = Cost.of(layers)
         modules = dict(model.named_modules())
-        positions = _positions(model, input_size)
-        layer_names = [n for n in positions]
+        positions = layers.positions()
+        layer_names = layers.names
         layer_index = {n: i for i, n in enumerate(layer_names)}
         n_units = len(self.units)
 
@@ -81,7 +65,7 @@ class CostModel:
             return np.array([fn(modules[n]) for n in layer_names], dtype=np.int64)
 
         self._in0 = layer_array(lambda m: m.in_channels if isinstance(m, nn.modules.conv._ConvNd) else m.in_features)
-        self._out0 = layer_array(lambda m: m.out_channels if isinstance(m, nn.modules.conv._ConvNd) else m.out_features)
+        self._out0 = layer_array(output_width)
         self._groups0 = layer_array(lambda m: getattr(m, "groups", 1))
         self._kernel = layer_array(lambda m: int(np.prod(getattr(m, "kernel_size", (1,)))))
         self._bias = layer_array(lambda m: int(getattr(m, "bias", None) is not None))
@@ -97,7 +81,7 @@ class CostModel:
             for item in unit.items:
                 per_channel, remainder = divmod(item.count, unit.channels)
                 if remainder:
-                    raise ValueError(
+                    raise UnsupportedModelError(
                         f"{item.module_name!r}: {item.count} entries do not split over {unit.channels} channels"
                     )
                 if item.kind == "channel":
@@ -107,7 +91,9 @@ class CostModel:
                     channel_rows[channel_names.index(item.module_name)][u] += per_channel
                     continue
                 if item.module_name not in layer_index:
-                    raise ValueError(f"layer {item.module_name!r} of unit {unit.name!r} never runs in the forward pass")
+                    raise UnsupportedModelError(
+                        f"layer {item.module_name!r} of unit {unit.name!r} never runs in the forward pass"
+                    )
                 row = layer_index[item.module_name]
                 self._unit_layers[u].add(row)
                 if item.kind in ("out", "depthwise"):
@@ -122,7 +108,9 @@ class CostModel:
             params = list(modules[name].parameters(recurse=False))
             widths = {p.shape[0] for p in params}
             if any(p.dim() != 1 for p in params) or len(widths) != 1:
-                raise ValueError(f"cannot model the cost of pruning {name!r} ({type(modules[name]).__name__})")
+                raise UnsupportedModelError(
+                    f"cannot model the cost of pruning {name!r} ({type(modules[name]).__name__})"
+                )
             self._ch0[i] = widths.pop()
             self._per_channel[i] = len(params)
         self._m_ch = np.stack(channel_rows) if channel_rows else np.zeros((0, n_units), dtype=np.int64)
@@ -134,7 +122,9 @@ class CostModel:
         self._layer_macs0 = self._layer_costs(np.zeros(n_units, dtype=np.int64))[0]
         check = self._cost_of_removed(np.zeros(n_units, dtype=np.int64))
         if check != self.base:  # a layer type or a reused layer this model does not describe
-            raise ValueError(f"cost model of the unpruned model {check} disagrees with count_cost {self.base}")
+            raise UnsupportedModelError(
+                f"cost model of the unpruned {type(model).__name__} {check} disagrees with count_cost {self.base}"
+            )
 
     def _layer_costs(self, removed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         in_ch = self._in0 - self._m_in @ removed
@@ -154,7 +144,7 @@ class CostModel:
     def removed_channels(self, ratios: Sequence[float]) -> np.ndarray:
         """Channels each unit loses at ``ratios`` (one entry per unit)."""
         if len(ratios) != len(self.channels):
-            raise ValueError(f"ratios must have one entry per unit ({len(self.channels)}), got {len(ratios)}")
+            raise ConfigError(f"ratios must have one entry per unit ({len(self.channels)}), got {len(ratios)}")
         return np.array(
             [c - kept_channels(c, float(r), self.round_to) for c, r in zip(self.channels, ratios)], dtype=np.int64
         )

@@ -13,6 +13,8 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
+from agmc_env.errors import UnsupportedModelError
+
 # grad_fn names of ops that merge tensors into a shared channel space (the "residual stream"):
 # channels that pass through them are coupled across blocks. An elementwise *multiply* (a
 # squeeze-and-excitation gate) is not among them: it couples channels inside one block only.
@@ -73,30 +75,18 @@ def _is_channel_pad(node: tp.dependency.Node) -> bool:
     return any(int(p) != 0 for p in tuple(pad)[4:])
 
 
-def build_dependency_graph(model: nn.Module, input_size: Sequence[int]) -> tuple[tp.DependencyGraph, list[str]]:
-    """Trace ``model`` once on zeros; return the graph and its conv/linear names in execution order."""
-    names = {module: name for name, module in model.named_modules()}
-    order: list[str] = []
-
-    def record(module: nn.Module, _inputs: tuple, _output: torch.Tensor) -> None:
-        if names[module] not in order:
-            order.append(names[module])
-
-    layers = [m for m in model.modules() if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))]
-    handles = [layer.register_forward_hook(record) for layer in layers]
+def build_dependency_graph(model: nn.Module, input_size: Sequence[int]) -> tp.DependencyGraph:
+    """Torch-Pruning's dependency graph of ``model``, traced once on zeros (flags restored)."""
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     was_training = model.training
     try:
         with torch.enable_grad():
-            graph = tp.DependencyGraph().build_dependency(
+            return tp.DependencyGraph().build_dependency(
                 model.eval(), torch.zeros((1, *input_size), device=device), verbose=False
             )
     finally:
-        for handle in handles:
-            handle.remove()
         model.train(was_training)
-    return graph, order
 
 
 def _item_kind(graph: tp.DependencyGraph, module: nn.Module, handler: object) -> str:
@@ -159,7 +149,10 @@ def describe_group(graph: tp.DependencyGraph, module: nn.Module) -> GroupInfo:
 
 
 def iter_groups(graph: tp.DependencyGraph, order: Sequence[str]) -> Iterator[GroupInfo]:
-    """Every coupled group rooted at a conv/linear output, roots visited in execution order."""
+    """Every coupled group rooted at a conv/linear output, roots visited in ``order``.
+
+    ``order`` is the conv/linear names in execution order (:attr:`agmc_env.layer_table.LayerTable.names`).
+    """
     modules = dict(graph.model.named_modules())
     visited: set[str] = set()
     for name in order:
@@ -190,6 +183,6 @@ def remove_channels(model: nn.Module, removals: dict[tuple[str, str], Sequence[i
             optype = tp.ops.OPTYPE.DEPTHWISE_CONV
         pruner = tp.pruner.function.PrunerBox.get(optype)
         if pruner is None:
-            raise ValueError(f"Torch-Pruning cannot prune {name!r} ({type(module).__name__})")
+            raise UnsupportedModelError(f"Torch-Pruning cannot prune {name!r} ({type(module).__name__})")
         prune = pruner.prune_in_channels if kind == "in" else pruner.prune_out_channels
         prune(module, sorted(int(i) for i in idxs))

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from agmc_env.errors import ConfigError, UnsupportedModelError
+from agmc_env.layer_table import LayerTable, describe_layers
 from agmc_env.pruning import tp_adapter
 
 UNIT_SETS = ("inner", "all")
@@ -49,21 +51,24 @@ class PrunableUnit:
 
 def _check_units(units: str) -> None:
     if units not in UNIT_SETS:
-        raise ValueError(f"units must be one of {UNIT_SETS}, got {units!r}")
+        raise ConfigError(f"units must be one of {UNIT_SETS}, got {units!r}")
 
 
 def unit_groups(
-    model: nn.Module, input_size: Sequence[int], units: str = "inner"
+    model: nn.Module, input_size: Sequence[int], units: str = "inner", layers: LayerTable | None = None
 ) -> list[tp_adapter.GroupInfo]:
     """The dependency groups behind :func:`find_units`, in the same order."""
     _check_units(units)
-    graph, order = tp_adapter.build_dependency_graph(model, input_size)
+    if layers is None:
+        layers = describe_layers(model, input_size)
+    layers.check_input_size(input_size)
+    graph = tp_adapter.build_dependency_graph(model, input_size)
     selected = []
-    for info in tp_adapter.iter_groups(graph, order):
+    for info in tp_adapter.iter_groups(graph, layers.names):
         if info.touches_output or info.grouped_conv is not None or info.channels < 2:
             continue
         if units == "all" and info.channel_pad is not None:
-            raise ValueError(
+            raise UnsupportedModelError(
                 f"units='all' cannot prune the group rooted at {info.root_name!r}: its channels pass "
                 f"a channel zero-padding op ({info.channel_pad}, e.g. an option-A ResNet shortcut), "
                 "which Torch-Pruning's dependency graph does not track, so pruning it would silently "
@@ -75,21 +80,26 @@ def unit_groups(
     return selected
 
 
-def find_units(model: nn.Module, input_size: Sequence[int], units: str = "inner") -> list[PrunableUnit]:
+def find_units(
+    model: nn.Module, input_size: Sequence[int], units: str = "inner", layers: LayerTable | None = None
+) -> list[PrunableUnit]:
     """The prunable units of ``model`` in network order.
 
     Args:
-        model: any traceable CNN; it is run once on zeros (not modified).
+        model: any traceable CNN; it is run on zeros (not modified).
         input_size: ``(C, H, W)`` of one input.
         units: ``"inner"`` (channels that stay inside a block) or ``"all"`` (every prunable group).
             (default: ``"inner"``)
+        layers: the model's :func:`~agmc_env.layer_table.describe_layers` table, if already built
+            (it gives the network order). (default: ``None``: described here)
 
     Raises:
-        ValueError: an unknown ``units``, or ``units="all"`` on a model whose residual stream passes
-            a channel zero-padding shortcut (option-A ResNets), which cannot be pruned correctly.
+        ConfigError: an unknown ``units``.
+        UnsupportedModelError: ``units="all"`` on a model whose residual stream passes a channel
+            zero-padding shortcut (option-A ResNets), which cannot be pruned correctly.
     """
     found = []
-    for index, info in enumerate(unit_groups(model, input_size, units)):
+    for index, info in enumerate(unit_groups(model, input_size, units, layers)):
         producers = tuple(i.module_name for i in info.items if i.kind in ("out", "depthwise"))
         consumers = tuple(i.module_name for i in info.items if i.kind == "in")
         found.append(PrunableUnit(index, info.root_name, producers, consumers, info.channels, info.items))
@@ -109,11 +119,11 @@ def kept_channels(channels: int, ratio: float, round_to: int | None = None) -> i
         round_to: keep a multiple of this many channels (e.g. 8 for tensor cores). (default: ``None``)
     """
     if not 0.0 <= ratio <= 1.0:  # also rejects NaN
-        raise ValueError(f"ratio must be in [0, 1], got {ratio!r}")
+        raise ConfigError(f"ratio must be in [0, 1], got {ratio!r}")
     if channels < 1:
-        raise ValueError(f"channels must be >= 1, got {channels}")
+        raise ConfigError(f"channels must be >= 1, got {channels}")
     if round_to is not None and round_to < 1:
-        raise ValueError(f"round_to must be None or >= 1, got {round_to}")
+        raise ConfigError(f"round_to must be None or >= 1, got {round_to}")
     kept = math.floor(channels * (1.0 - ratio) + 0.5)
     if round_to is not None and round_to > 1:
         kept = round_to * max(1, math.floor(kept / round_to + 0.5))
@@ -127,16 +137,16 @@ def with_items(
     if all(u.items for u in units):
         return list(units)
     if input_size is None:
-        raise ValueError("units without group items (not made by find_units) need input_size to trace the model")
-    graph, _ = tp_adapter.build_dependency_graph(model, input_size)
+        raise ConfigError("units without group items (not made by find_units) need input_size to trace the model")
+    graph = tp_adapter.build_dependency_graph(model, input_size)
     modules = dict(model.named_modules())
     filled = []
     for unit in units:
         if unit.name not in modules:
-            raise ValueError(f"unit {unit.name!r} is not a module of this model")
+            raise ConfigError(f"unit {unit.name!r} is not a module of this model")
         info = tp_adapter.describe_group(graph, modules[unit.name])
         if info.channels != unit.channels:
-            raise ValueError(f"unit {unit.name!r} has {info.channels} channels in this model, not {unit.channels}")
+            raise ConfigError(f"unit {unit.name!r} has {info.channels} channels in this model, not {unit.channels}")
         filled.append(
             PrunableUnit(unit.index, unit.name, unit.module_names, unit.consumer_names, unit.channels, info.items)
         )

@@ -7,7 +7,9 @@ import torch
 from torch import nn
 
 from agmc_env.cost import count_cost
+from agmc_env.errors import ConfigError
 from agmc_env.graph import NUM_FEATURES, OPS, GraphTraceError, build_graph
+from agmc_env.layer_table import describe_layers
 from agmc_env.models import get_model
 
 TORCHVISION = (
@@ -55,6 +57,30 @@ def test_macs_agree_with_cost_counter() -> None:
     model = get_model("resnet20", pretrained=False)
     graph = build_graph(model, (3, 32, 32))
     assert sum(node.macs for node in graph.nodes) == count_cost(model, (3, 32, 32)).macs
+
+
+class _Reused(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(nn.functional.max_pool2d(self.conv(x), 2)[:, :3])  # 32x32, then 16x16
+
+
+def test_node_macs_are_the_layer_table_calls(tiny_cnn: nn.Module) -> None:
+    table = describe_layers(tiny_cnn, (3, 32, 32))
+    graph = build_graph(tiny_cnn, (3, 32, 32), layers=table)
+    assert {name: graph.nodes[graph.module_to_node[name]].macs for name in table.names} == table.layer_macs()
+    assert sum(node.macs for node in graph.nodes) == table.macs
+    # A layer called twice is two nodes, each with the MACs of its own call.
+    graph = build_graph(_Reused(), (3, 32, 32))
+    assert [(name, graph.nodes[i].macs) for i, name in enumerate(graph.node_names) if graph.nodes[i].macs] == [
+        ("conv", 27 * 4 * 1024),
+        ("conv:1", 27 * 4 * 256),
+    ]
+    with pytest.raises(ConfigError, match="described for input_size"):
+        build_graph(tiny_cnn, (3, 16, 16), layers=table)
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
