@@ -74,10 +74,11 @@ def _model_bundle(
     input_size: tuple[int, int, int] | None,
     units: str,
     pruning: str,
+    pretrained: bool = True,
 ) -> ModelBundle:
     dataset, default_size, mean, std = _model_defaults(model, dataset)
     input_size = input_size or default_size
-    net = get_model(model, weights_path=weights_path, data_dir=data_dir)
+    net = get_model(model, pretrained=pretrained, weights_path=weights_path, data_dir=data_dir, init_seed=0)
     if pruning == "fine_grained":
         cost_model: CostModel | SparseCostModel = SparseCostModel(net, input_size)
         found: list = cost_model.units
@@ -145,7 +146,8 @@ def get_resources(config: EnvConfig) -> Resources:
     """The shared resources of ``config`` (built on first use in this process)."""
     _guard_forked_process()
     bundle = _model_bundle(
-        config.model, config.dataset, config.data_dir, config.weights_path, config.input_size, config.units, config.pruning
+        config.model, config.dataset, config.data_dir, config.weights_path, config.input_size, config.units, config.pruning,
+        config.pretrained,
     )
     features = _unit_features(bundle, config.embedding, config.cache_dir)
     device = str(resolve_device(config.device))
