@@ -48,3 +48,10 @@ def test_corrupt_pruned_spec_exits_1_and_names_the_file(agmc, tmp_path, capsys) 
     assert agmc("export", "--pruned", str(folder), "--onnx", str(tmp_path / "m.onnx")) == 1
     err = capsys.readouterr().err
     assert str(folder / "pruned.json") in err and "format_version" in err
+
+
+def test_bad_finetune_settings_exit_2_naming_the_flag(agmc, tmp_path, capsys) -> None:
+    assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--epochs", "0") == 2
+    assert "--epochs must be >= 1, got 0" in capsys.readouterr().err
+    assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--batch-size", "0") == 2
+    assert "--batch-size must be >= 1, got 0" in capsys.readouterr().err
