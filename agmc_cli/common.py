@@ -17,7 +17,7 @@ from agmc_env.errors import ConfigError
 
 # Env options whose flag is not simply --<name-with-dashes> (`agmc evaluate` has said --weights).
 _FLAG_NAMES = {"weights_path": "--weights"}
-_LONG_CHOICES = 6  # longer lists go into the help text, not the usage line
+_LONG_CHOICES = 6  # longer lists (the model zoo) go into the help text, not the usage line
 
 
 def flag(option: str) -> str:
@@ -39,11 +39,10 @@ def add_env_option(parser: argparse.ArgumentParser, option: str, preset: str | N
         text += f" (default: {'on' if default else 'off'})"
     else:
         kwargs["type"] = check.type
-        if check.choices:
+        if check.choices and len(check.choices) > _LONG_CHOICES:
+            text += f"; one of: {', '.join(check.choices)}"  # checked by the library, which names them all
+        elif check.choices:
             kwargs["choices"] = check.choices
-            if len(check.choices) > _LONG_CHOICES:
-                kwargs["metavar"] = option.upper()
-                text += f"; one of: {', '.join(check.choices)}"
         if default is not None:
             text += f" (default: {default})"
     kwargs["help"] = text

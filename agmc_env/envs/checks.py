@@ -49,7 +49,7 @@ class NameOr:
     def __call__(self, name: str, value: Any) -> Any:
         if isinstance(value, str):
             if value not in self.choices:
-                raise ConfigError.for_option(name, f"must be one of {self.choices} or {self.what}, got {value!r}")
+                raise ConfigError.for_option(name, f"must be one of {self.choices}, got {value!r}")
         elif not self.accepts(value):
             raise ConfigError.for_option(name, f"must be a name or {self.what}, got {type(value).__name__}")
         return value

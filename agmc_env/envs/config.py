@@ -73,7 +73,7 @@ class EnvConfig:
     """
 
     model: str | nn.Module = _option(
-        DEFAULT_MODEL, "zoo model to compress", NameOr(tuple(available_models()), is_module, "an nn.Module")
+        DEFAULT_MODEL, "zoo model", NameOr(tuple(available_models()), is_module, "an nn.Module")
     )
     dataset: str | None = _option(None, "data set (default: the model's own)", OneOf(DATASETS, optional=True))
     data_dir: str | None = _option(

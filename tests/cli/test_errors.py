@@ -11,7 +11,7 @@ NO_FILES = ["--dataset", "synthetic", "--no-pretrained", "--val-size", "16", "--
     "argv, message",
     [
         (["--agent", "dqn"], "invalid choice: 'dqn'"),
-        (["--model", "resnet9000"], "argument --model: invalid choice: 'resnet9000'"),
+        (["--model", "resnet9000"], "--model must be one of ("),
         (["--preserve", "0"], "--preserve must be a number in (0, 1], got 0.0"),
         (["--preserve", "1.5"], "--preserve must be a number in (0, 1], got 1.5"),
         (["--max-ratio", "1"], "--max-ratio must be a number in (0, 1), got 1.0"),
