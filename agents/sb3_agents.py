@@ -37,22 +37,23 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.utils import update_learning_rate
 
 from agents.noise import AMCNoise
+from agents.presets import SEARCH_DEFAULTS
 from agents.reward_sharing import SharedRewardReplayBuffer
+from agmc_env.errors import ConfigError
 
-DEFAULT_WARMUP_EPISODES = 20
+DEFAULT_WARMUP_EPISODES = SEARCH_DEFAULTS.warmup_episodes
 AMC_WARMUP_EPISODES = 100
 
 
 def steps_per_episode(env: gym.Env) -> int:
     """Steps per episode: one per prunable unit for the compression env (one with ``one_shot``).
 
-    Other envs need ``episode_length`` (on the unwrapped env) or a ``max_episode_steps`` in their spec.
+    The compression env says it (its public ``episode_length``); other envs need an
+    ``episode_length`` attribute too (on the unwrapped env) or a ``max_episode_steps`` in their spec.
     """
-    base = env.unwrapped
-    if hasattr(base, "units") and hasattr(base, "config"):
-        return 1 if base.config.action_mode == "one_shot" else len(base.units)
-    if getattr(base, "episode_length", None):
-        return int(base.episode_length)
+    length = getattr(env.unwrapped, "episode_length", None)
+    if length:
+        return int(length)
     if env.spec is not None and env.spec.max_episode_steps:
         return int(env.spec.max_episode_steps)
     raise ValueError("cannot tell the episode length of this env; pass episode_length=")
@@ -129,8 +130,8 @@ def _off_policy_defaults(env: gym.Env, seed: int | None, warmup_episodes: int, l
 
 
 def _check_warmup(warmup_episodes: int) -> None:
-    if not isinstance(warmup_episodes, int) or warmup_episodes < 0:
-        raise ValueError(f"warmup_episodes must be an integer >= 0, got {warmup_episodes!r}")
+    if not isinstance(warmup_episodes, int) or isinstance(warmup_episodes, bool) or warmup_episodes < 0:
+        raise ConfigError.for_option("warmup_episodes", f"must be an integer >= 0, got {warmup_episodes!r}")
 
 
 def make_ddpg(

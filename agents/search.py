@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from agmc_env.atomic import atomic_write_json
+from agmc_env.errors import ConfigError
 from agents.best_model import BestModel
 from agents.checkpoint import Checkpoint, capture_rng, restore_rng
 from agents.drivers import ProtocolDriver, SB3Driver
@@ -73,8 +74,7 @@ class _Bookkeeper:
         self.clock = now
         self.log.append(record)
         if self.best_policy is None or record["reward"] > self.best_policy["reward"]:
-            units = env.unwrapped.units
-            self.best_policy = {**record, "unit_names": [u.name for u in units]}
+            self.best_policy = {**record, "unit_names": env.unwrapped.unit_names}
             self.best.save(env, self.best_policy)
         if self.tensorboard is not None:
             for key in ("reward", "accuracy", "kept_flops_fraction", "kept_params_fraction"):
@@ -90,18 +90,18 @@ class _Bookkeeper:
 
 
 def _check_directory(out: Path, config: dict[str, Any], resume: bool) -> bool:
-    """Whether to resume; raises ``ValueError`` for a directory that holds another search."""
+    """Whether to resume; raises ``ConfigError`` for a directory that holds another search."""
     checkpoint = Checkpoint(out / "checkpoint")
     if not checkpoint.exists():
         if (out / "episodes.jsonl").exists() and not resume:
-            raise ValueError(f"{out} already holds a search; pass --resume or choose another --out")
+            raise ConfigError(f"{out} already holds a search; pass --resume or choose another --out")
         return False
     if not resume:
-        raise ValueError(f"{out} already holds a search; pass --resume to continue it or choose another --out")
+        raise ConfigError(f"{out} already holds a search; pass --resume to continue it or choose another --out")
     saved = json.loads((out / "config.json").read_text())
     for key in ("env_options", "agent", "agent_options", "seed"):
         if saved.get(key) != config[key]:
-            raise ValueError(f"--resume with a different {key}: {out} was searched with {saved.get(key)!r}, got {config[key]!r}")
+            raise ConfigError(f"--resume with a different {key}: {out} was searched with {saved.get(key)!r}, got {config[key]!r}")
     return True
 
 
@@ -152,10 +152,10 @@ def run_search(
         The summary written to ``out/summary.json``.
 
     Raises:
-        ValueError: bad arguments, or ``out`` holding a different search.
+        ConfigError: (a ``ValueError``) bad arguments, or ``out`` holding a different search.
     """
     if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+        raise ConfigError.for_option("episodes", f"must be an integer >= 1, got {episodes!r}")
     agent_options = dict(agent_options or {})
     name = agent if isinstance(agent, str) else getattr(agent, "__qualname__", repr(agent))
     env_options = merge_env_options(agent, dict(env_options)) if isinstance(agent, str) else dict(env_options)
@@ -169,15 +169,16 @@ def run_search(
     from tqdm import tqdm
 
     env = gym.make(ENV_ID, **env_options)  # bad options and missing data fail here, before any file
+    recorder = EpisodeRecorder(env)
+    driver = _make_driver(recorder, agent, seed, agent_options, out, tensorboard)  # bad agent options too
     out.mkdir(parents=True, exist_ok=True)
     checkpoint, best = Checkpoint(out / "checkpoint"), BestModel(out)
     state = checkpoint.read() if resuming else {"episodes": 0, "files": {}}
     done = state["episodes"]
     log = EpisodeLog(out / "episodes.jsonl", keep=done)
     best_policy = best.recover(done) if resuming else None
-    recorder = EpisodeRecorder(env)
-    driver = _make_driver(recorder, agent, seed, agent_options, out, tensorboard)
-    target = min(episodes, driver.max_episodes or episodes)
+    deterministic = isinstance(agent, str) and get_agent_spec(agent).deterministic
+    target = min(episodes, 1 if deterministic else driver.max_episodes or episodes)
     if resuming:
         driver.load(checkpoint, state)
         restore_rng(checkpoint.read_pickle(state, "rng"))
@@ -203,10 +204,11 @@ def run_search(
         if keeper.tensorboard is not None:
             keeper.tensorboard.close()
         env.close()
-    return _finish(out, name, env_options, log.records, keeper.best_policy, time.perf_counter() - start)
+    model = env.unwrapped.config.model_name
+    return _finish(out, name, model, log.records, keeper.best_policy, time.perf_counter() - start)
 
 
-def _finish(out: Path, agent: str, env_options: dict, records: list[dict], best: dict | None, seconds: float) -> dict:
+def _finish(out: Path, agent: str, model: str, records: list[dict], best: dict | None, seconds: float) -> dict:
     """Plots and ``summary.json``; returns the summary."""
     if best is None:
         raise RuntimeError(f"{out}: the search finished without a single episode")
@@ -214,7 +216,7 @@ def _finish(out: Path, agent: str, env_options: dict, records: list[dict], best:
     plot_policy(best["unit_names"], best["ratios"], out / "best_policy.png", f"best policy (episode {best['episode']})")
     summary = {
         "agent": agent,
-        "model": env_options.get("model", "resnet20"),
+        "model": model,
         "episodes": len(records),
         "best_episode": best["episode"],
         "best_reward": best["reward"],

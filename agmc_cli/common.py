@@ -1,4 +1,9 @@
-"""Arguments and output helpers shared by the ``agmc`` commands."""
+"""Arguments and output helpers shared by the ``agmc`` commands.
+
+Flags that set an env option are built from :class:`agmc_env.envs.config.EnvConfig`: its fields
+give the type, the default, the accepted values and the help text, so a flag never re-declares
+them; the env validates the value once, and :func:`flag_error` words its complaint with the flag.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,73 @@ import json
 import sys
 from typing import Any
 
-from agmc_env.evaluate import DEVICES, PRECISIONS
+from agmc_env.envs.config import option_check, option_default, option_help
+from agmc_env.errors import ConfigError
+
+# Env options whose flag is not simply --<name-with-dashes> (`agmc evaluate` has said --weights).
+_FLAG_NAMES = {"weights_path": "--weights"}
+_LONG_CHOICES = 6  # longer lists (the model zoo) go into the help text, not the usage line
+
+
+def flag(option: str) -> str:
+    """The command-line flag of env option ``option``, e.g. ``--val-size`` for ``val_size``."""
+    return _FLAG_NAMES.get(option, "--" + option.replace("_", "-"))
+
+
+def add_env_option(parser: argparse.ArgumentParser, option: str, preset: str | None = None, **overrides: Any) -> None:
+    """Add the flag of env option ``option``, its default taken from ``preset`` when that sets it.
+
+    ``overrides`` are ``add_argument`` keywords that replace the derived ones (e.g. ``default``).
+    """
+    check = option_check(option)
+    default = option_default(option, preset)
+    text = option_help(option).replace("%", "%%")
+    kwargs: dict[str, Any] = {"default": default, "dest": option}
+    if check.type is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+        text += f" (default: {'on' if default else 'off'})"
+    else:
+        kwargs["type"] = check.type
+        if check.choices and len(check.choices) > _LONG_CHOICES:
+            text += f"; one of: {', '.join(check.choices)}"  # checked by the library, which names them all
+        elif check.choices:
+            kwargs["choices"] = check.choices
+        if default is not None:
+            text += f" (default: {default})"
+    kwargs["help"] = text
+    parser.add_argument(flag(option), **{**kwargs, **overrides})
+
+
+def env_options(args: argparse.Namespace, options: tuple[str, ...], preset: str | None = None) -> dict[str, Any]:
+    """The env keyword arguments ``args`` asks for: ``preset`` and the ``options`` set otherwise.
+
+    Options left at their default are not passed, so an agent that implies one (``amc`` means
+    ``embedding="rule"``) does not meet the default as a contradiction.
+    """
+    changed = {name: getattr(args, name) for name in options if getattr(args, name) != option_default(name, preset)}
+    return {"preset": preset, **changed} if preset is not None else changed
+
+
+def flag_error(error: ConfigError, flags: dict[str, str] | None = None) -> ConfigError:
+    """``error`` worded with the flag of its option (``--preserve must be ...``) when it has one.
+
+    Args:
+        error: a ``ConfigError`` of the library; its ``option`` names a keyword.
+        flags: flags of options that are not env options (e.g. ``{"episodes": "--episodes"}``).
+    """
+    if error.option is None:
+        return error
+    name = (flags or {}).get(error.option) or flag(error.option)
+    return ConfigError(f"{name} {error.problem}", option=error.option, problem=error.problem)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="folder holding cifar10/ and pretrained/ (default: $AGMC_DATA, then ../shared/data)",
-    )
+    add_env_option(parser, "data_dir")
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", choices=DEVICES, help="auto picks CUDA when present")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="autocast precision")
+    add_env_option(parser, "device")
+    add_env_option(parser, "precision")
 
 
 def print_result(result: dict[str, Any], as_json: bool) -> None:

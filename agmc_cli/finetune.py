@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
-import time
-from pathlib import Path
 
-from agmc_cli.common import add_data_arguments, add_device_arguments, print_result
-from agmc_env.finetune import FinetuneConfig, finetune
-from agmc_env.cost import count_cost
-from agmc_env.data import load_split
-from agmc_env.evaluate import Evaluator, resolve_device
-from agmc_env.models import get_spec
+from agmc_cli.common import add_data_arguments, add_device_arguments, flag_error, print_result
+from agmc_env.errors import ConfigError
+from agmc_env.finetune import TRAIN_SPLITS, FinetuneConfig, finetune_pruned
 
-TRAIN_SPLITS = ("calibration", "train")
+_DEFAULTS = FinetuneConfig()
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,17 +22,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "test split and save it (default: next to the input, as <PRUNED>-finetuned).",
     )
     parser.add_argument("--pruned", required=True, help="pruned-model folder written by `agmc search` (OUT/best)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=0.01, help="initial learning rate (default: 0.01)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--weight-decay", type=float, default=5e-4)
+    parser.add_argument("--epochs", type=int, default=_DEFAULTS.epochs)
+    parser.add_argument("--lr", type=float, default=_DEFAULTS.lr, help=f"initial learning rate (default: {_DEFAULTS.lr})")
+    parser.add_argument("--batch-size", type=int, default=_DEFAULTS.batch_size)
+    parser.add_argument("--weight-decay", type=float, default=_DEFAULTS.weight_decay)
     parser.add_argument(
         "--split", default="calibration", choices=TRAIN_SPLITS,
         help="training images: calibration (training set minus the 1,000 train_holdout images, default) or train",
     )  # fmt: skip
     parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--test-size", type=int, default=None, help="score on the first N test images")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=_DEFAULTS.seed)
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="where to save the fine-tuned model (default: <PRUNED>-finetuned)")
     add_device_arguments(parser)
@@ -49,40 +43,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agmc_env.pruning import load_pruned, save_pruned
-
-    config = FinetuneConfig(
-        epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, weight_decay=args.weight_decay, seed=args.seed
-    )
-    model, spec = load_pruned(args.pruned)
-    model_spec = get_spec(spec["model"])
-    device = resolve_device(args.device)
-    train = load_split(args.split, model_spec.dataset, args.data_dir, args.split_seed, args.train_size)
-    test = load_split("test", model_spec.dataset, args.data_dir, args.split_seed, args.test_size)
-    evaluator = Evaluator(test, model_spec.mean, model_spec.std, device, args.precision)
-    # A copy: Evaluator moves the model to channels_last under inference_mode, which leaves its
-    # parameters as inference tensors that autograd refuses to train.
-    before = evaluator.accuracy(copy.deepcopy(model))
-    print(f"fine-tuning {spec['model']} (pruned) on {len(train)} {args.split} images, {device}", file=sys.stderr)
-    start = time.perf_counter()
-    losses = finetune(model, train, model_spec.mean, model_spec.std, device, config, progress=not args.no_progress)
-    seconds = time.perf_counter() - start
-    after = evaluator.accuracy(model)
-    out = Path(args.out) if args.out else Path(str(Path(args.pruned)).rstrip("/") + "-finetuned")
-    record = {"epochs": args.epochs, "lr": args.lr, "split": args.split, "images": len(train), "test_accuracy": after}
-    save_pruned(out, model.cpu(), {**spec, "finetune": record})
-    cost = count_cost(model, tuple(spec["input_size"]))
+    print(f"fine-tuning {args.pruned} on the {args.split} images", file=sys.stderr)
+    try:
+        config = FinetuneConfig(
+            epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, weight_decay=args.weight_decay, seed=args.seed
+        )
+        result = finetune_pruned(
+            args.pruned, args.out, config, split=args.split, train_size=args.train_size, test_size=args.test_size,
+            split_seed=args.split_seed, data_dir=args.data_dir, device=args.device, precision=args.precision,
+            progress=not args.no_progress,
+        )  # fmt: skip
+    except ConfigError as error:
+        raise flag_error(error) from None
     print_result(
         {
-            "model": spec["model"],
-            "test_accuracy_before": before,
-            "test_accuracy": after,
-            "test_images": len(test),
-            "final_loss": losses[-1],
-            "flops": cost.flops,
-            "params": cost.params,
-            "seconds": round(seconds, 2),
-            "model_path": str(out),
+            "model": result.model,
+            "test_accuracy_before": result.test_accuracy_before,
+            "test_accuracy": result.test_accuracy,
+            "test_images": result.test_images,
+            "final_loss": result.final_loss,
+            "flops": result.flops,
+            "params": result.params,
+            "seconds": round(result.seconds, 2),
+            "model_path": str(result.model_path),
         },
         args.json,
     )

@@ -6,11 +6,11 @@ import argparse
 import sys
 import time
 
-from agmc_cli.common import add_data_arguments, print_result
+from agmc_cli.common import add_data_arguments, add_env_option, print_result
 from agmc_env.embedding import GAEConfig, node_embeddings
 from agmc_env.graph import PRUNABLE_OPS, build_graph
 from agmc_env.embedding.plot import plot_graph
-from agmc_env.models import available_models, get_model, get_spec
+from agmc_env.models import get_model, get_spec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "of the conv/linear embeddings coloured by stage (feature-map resolution). The graph "
         "depends on the architecture only: no weights or data are read.",
     )
-    parser.add_argument("--model", default="resnet56", help=f"zoo name, one of: {', '.join(available_models())}")
+    add_env_option(parser, "model")
     parser.add_argument(
         "--input-size", type=int, nargs=3, metavar=("C", "H", "W"), default=None,
         help="input size (default: the model's own, e.g. 3 32 32 for CIFAR, 3 224 224 for ImageNet)",

@@ -33,9 +33,26 @@ class AgmcError(Exception):
 
 
 class ConfigError(AgmcError, ValueError):
-    """Bad configuration or usage: an option, argument or action the library does not accept."""
+    """Bad configuration or usage: an option, argument or action the library does not accept.
+
+    Args:
+        message: what is wrong, naming the option and what it accepts.
+        option: the option's keyword name, when the error is about one option (default: ``None``).
+        problem: the message without the option's name (default: ``message``), so a front end can
+            name the option its own way (the CLI says ``--preserve``).
+    """
 
     exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, option: str | None = None, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.problem = message if problem is None else problem
+
+    @classmethod
+    def for_option(cls, option: str, problem: str) -> ConfigError:
+        """``"<option> <problem>"``, e.g. ``for_option("preserve", "must be in (0, 1], got 0")``."""
+        return cls(f"{option} {problem}", option=option, problem=problem)
 
 
 class DataError(AgmcError):

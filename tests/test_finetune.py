@@ -45,3 +45,26 @@ def test_augmentation_keeps_shape_and_pixels() -> None:
 def test_bad_settings_name_the_field(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         FinetuneConfig(**{field: value})
+
+
+def test_finetune_pruned_scores_trains_and_saves_without_any_file(tmp_path) -> None:
+    import gymnasium as gym
+    import numpy as np
+
+    from agmc_env.finetune import finetune_pruned
+    from agmc_env.pruning import load_pruned
+
+    env = gym.make("agmc_env:ModelCompression-v0", preset="resnet20-synthetic-random", val_size=16, device="cpu")
+    env.reset(seed=0)
+    terminated = False
+    while not terminated:
+        *_, terminated, _, info = env.step(np.full(env.action_space.shape, 0.5, np.float32))
+    env.unwrapped.save_pruned(tmp_path / "best")
+    config = FinetuneConfig(epochs=1, batch_size=32, seed=0)
+    result = finetune_pruned(tmp_path / "best", None, config, train_size=64, test_size=32, device="cpu", progress=False)
+    assert result.model_path == tmp_path / "best-finetuned" and result.train_images == 64 and result.test_images == 32
+    assert 0.0 <= result.test_accuracy <= 100.0 and result.final_loss > 0
+    model, spec = load_pruned(result.model_path)
+    assert spec["finetune"]["test_accuracy"] == result.test_accuracy and spec["ratios"] == info["ratios"]
+    with pytest.raises(ValueError, match="split must be one of"):
+        finetune_pruned(tmp_path / "best", split="test")

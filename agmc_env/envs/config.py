@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,10 +21,11 @@ from typing import Any
 from torch import nn
 
 from agmc_env.data import DATASETS
+from agmc_env.envs.checks import Boolean, Device, Fraction, InputSize, Integer, NameOr, OneOf, PathString, is_module
+from agmc_env.envs.rewards import REWARDS
 from agmc_env.errors import ConfigError
 from agmc_env.evaluate import DEVICES, PRECISIONS
-from agmc_env.models import available_models
-
+from agmc_env.models import DEFAULT_MODEL, available_models
 from agmc_env.pruning import IMPORTANCES, PRUNING_METHODS, TARGETS, UNIT_SETS
 
 EMBEDDINGS = ("gnn", "rule")
@@ -42,108 +42,84 @@ PRESETS: dict[str, dict[str, Any]] = {
     "resnet56-cifar10-flops50-rule": {
         "model": "resnet56", "dataset": "cifar10", "target": "flops", "preserve": 0.5, "embedding": "rule",
     },
+    # What `agmc search` runs by default: minutes on a 2-core CPU, and a reward with signal (without
+    # BN re-calibration most ResNets pruned to 50 % FLOPs score near chance). benchmarks/RESULTS.md
+    # has the measurement behind the 500 reward images.
+    "agmc-search": {"model": DEFAULT_MODEL, "val_size": 500, "bn_recalibration": True},
     # Seconds-long episodes for smoke tests: the ResNet-20 weights on random images.
     "resnet20-synthetic-smoke": {"model": "resnet20", "dataset": "synthetic", "val_size": 100},
+    # No file at all: a randomly initialised ResNet-20 on random images (tests, CI without data).
+    "resnet20-synthetic-random": {"model": "resnet20", "dataset": "synthetic", "pretrained": False, "val_size": 50},
 }
 
 
-def _choice(name: str, value: object, accepted: tuple[str, ...]) -> None:
-    if value not in accepted:
-        raise ConfigError(f"{name} must be one of {accepted}, got {value!r}")
-
-
-def _fraction(name: str, value: object, low: float, high: float, *, include_high: bool) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and low < value and (value <= high if include_high else value < high)
-    if not ok:
-        bracket = "]" if include_high else ")"
-        raise ConfigError(f"{name} must be a number in ({low}, {high}{bracket}, got {value!r}")
-
-
-def _integer(name: str, value: object, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _boolean(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be True or False, got {value!r}")
-
-
-def _optional_str(name: str, value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{name} must be a path string or None, got {value!r}")
+def _option(default: Any, help: str, check: Callable[[str, Any], Any]) -> Any:
+    """A field whose help text and check live next to it (front ends read both from the metadata)."""
+    return field(default=default, metadata={"help": help, "check": check})
 
 
 @dataclass(frozen=True)
 class EnvConfig:
     """Validated options of ``ModelCompression-v0`` (see the env's docstring for their meaning).
 
+    Each field carries its one-line help and its check (:mod:`agmc_env.envs.checks`) in its
+    metadata; :func:`option_help` and :func:`option_check` read them (the ``agmc search`` flags are
+    built from them).
+
     Raises:
-        ConfigError: (a ``ValueError``) at construction, naming the option and its accepted values.
+        ConfigError: (a ``ValueError``) at construction, naming the option (``error.option``) and
+            its accepted values.
     """
 
-    model: str | nn.Module = "resnet20"
-    dataset: str | None = None
-    data_dir: str | None = None
-    weights_path: str | None = None
-    input_size: tuple[int, int, int] | None = None
-    target: str = "flops"
-    preserve: float = 0.5
-    pruning: str = "channel"
-    units: str = "inner"
-    importance: str = "l1"
-    embedding: str = "gnn"
-    observation: str = "vector"
-    action_mode: str = "per_layer"
-    max_ratio: float = 0.8
-    reward: str | Callable[..., Any] = "accuracy"
-    val_size: int = 1000
-    split_seed: int = 0
-    bn_recalibration: bool = False
-    device: str = "auto"
-    precision: str = "fp32"
-    render_mode: str | None = None
-    cache_dir: str | None = None
+    model: str | nn.Module = _option(
+        DEFAULT_MODEL, "zoo model", NameOr(tuple(available_models()), is_module, "an nn.Module")
+    )
+    dataset: str | None = _option(None, "data set (default: the model's own)", OneOf(DATASETS, optional=True))
+    data_dir: str | None = _option(
+        None,
+        "folder holding cifar10/ and pretrained/ (default: $AGMC_DATA, then ../shared/data)",
+        PathString(directory=True, hint=" (it should hold cifar10/ and pretrained/)"),
+    )
+    weights_path: str | None = _option(None, "local weights file (state_dict) of the zoo model", PathString())
+    pretrained: bool = _option(
+        True,
+        "load the zoo model's weights (weights_path, else the shipped file); off: random initialisation, "
+        "which with dataset=synthetic needs no file at all",
+        Boolean(),
+    )
+    input_size: tuple[int, int, int] | None = _option(None, "input size (C, H, W) (default: the model's)", InputSize())
+    target: str = _option("flops", "the budgeted cost", OneOf(TARGETS))
+    preserve: float = _option(0.5, "fraction of the target cost to keep", Fraction(0.0, 1.0, include_high=True))
+    pruning: str = _option("channel", "structured channel or fine-grained magnitude pruning", OneOf(tuple(PRUNING_METHODS)))
+    units: str = _option("inner", "which channels are prunable: block-internal ones, or all", OneOf(UNIT_SETS))
+    importance: str = _option("l1", "which channels go", OneOf(IMPORTANCES))
+    embedding: str = _option("gnn", "layer features: learned graph embedding or AMC's rule-based ones", OneOf(EMBEDDINGS))
+    observation: str = _option("vector", "one unit's features, or the whole graph", OneOf(OBSERVATIONS))
+    action_mode: str = _option("per_layer", "one ratio per step, or all ratios in one step", OneOf(ACTION_MODES))
+    max_ratio: float = _option(0.8, "largest pruning ratio of a unit", Fraction(0.0, 1.0))
+    reward: str | Callable[..., Any] = _option(
+        "accuracy", "reward of the pruned model", NameOr(tuple(REWARDS), callable, "a callable")
+    )
+    val_size: int = _option(1000, "search-split images scored for each reward", Integer(1))
+    split_seed: int = _option(0, "seed of the search/report split", Integer(0))
+    bn_recalibration: bool = _option(
+        False,
+        "re-estimate batch-norm statistics of every pruned model on calibration images before scoring it; "
+        "without it most ResNets pruned to 50% FLOPs score near chance",
+        Boolean(),
+    )
+    device: str = _option("auto", "auto picks CUDA when present", Device(DEVICES))
+    precision: str = _option("fp32", "autocast precision", OneOf(PRECISIONS))
+    render_mode: str | None = _option(None, "render mode", OneOf(RENDER_MODES, optional=True))
+    cache_dir: str | None = _option(None, "embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)", PathString())
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Imported here: rewards imports nothing of the config, but keep the registry the one truth.
-        from agmc_env.envs.rewards import REWARDS
-
-        if isinstance(self.model, str):
-            if self.model not in available_models():
-                raise ConfigError(f"model must be an nn.Module or one of {tuple(available_models())}, got {self.model!r}")
-        elif not isinstance(self.model, nn.Module):
-            raise ConfigError(f"model must be a model name or an nn.Module, got {type(self.model).__name__}")
-        if self.dataset is not None:
-            _choice("dataset", self.dataset, DATASETS)
-        for name in ("data_dir", "weights_path", "cache_dir"):
-            _optional_str(name, getattr(self, name))
-        if self.input_size is not None:
-            size = self.input_size
-            if not (isinstance(size, (tuple, list)) and len(size) == 3 and all(isinstance(s, int) and s > 0 for s in size)):
-                raise ConfigError(f"input_size must be None or three positive integers (C, H, W), got {size!r}")
-            object.__setattr__(self, "input_size", tuple(size))
-        _choice("target", self.target, TARGETS)
-        _fraction("preserve", self.preserve, 0.0, 1.0, include_high=True)
-        _choice("pruning", self.pruning, tuple(PRUNING_METHODS))
-        _choice("units", self.units, UNIT_SETS)
-        _choice("importance", self.importance, IMPORTANCES)
-        _choice("embedding", self.embedding, EMBEDDINGS)
-        _choice("observation", self.observation, OBSERVATIONS)
-        _choice("action_mode", self.action_mode, ACTION_MODES)
-        _fraction("max_ratio", self.max_ratio, 0.0, 1.0, include_high=False)
-        if not callable(self.reward) and self.reward not in REWARDS:
-            raise ConfigError(f"reward must be a callable or one of {tuple(REWARDS)}, got {self.reward!r}")
-        _integer("val_size", self.val_size, 1)
-        _integer("split_seed", self.split_seed, 0)
-        _boolean("bn_recalibration", self.bn_recalibration)
-        if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
-            raise ConfigError(f"device must be one of {DEVICES} (or 'cuda:N'), got {self.device!r}")
-        _choice("precision", self.precision, PRECISIONS)
-        if self.render_mode is not None:
-            _choice("render_mode", self.render_mode, RENDER_MODES)
+        for name in option_names():
+            value = getattr(self, name)
+            checked = option_check(name)(name, value)
+            if checked is not value:
+                object.__setattr__(self, name, checked)
         if self.extra:
             raise ConfigError(
                 f"unknown option(s) {sorted(self.extra)}; accepted options: {', '.join(option_names())}"
@@ -180,4 +156,24 @@ class EnvConfig:
 
 def option_names() -> tuple[str, ...]:
     """Every keyword ``ModelCompression-v0`` accepts (besides ``preset``)."""
-    return tuple(f.name for f in dataclasses.fields(EnvConfig) if f.name != "extra")
+    return tuple(_FIELDS)
+
+
+def option_help(name: str) -> str:
+    """The one-line help of option ``name``."""
+    return _FIELDS[name].metadata["help"]
+
+
+def option_check(name: str) -> Callable[[str, Any], Any]:
+    """The check of option ``name``; its ``type`` and ``choices`` say what the option accepts."""
+    return _FIELDS[name].metadata["check"]
+
+
+def option_default(name: str, preset: str | None = None) -> Any:
+    """The default of option ``name``, or its value in ``preset`` when the preset sets it."""
+    if preset is not None and name in PRESETS[preset]:
+        return PRESETS[preset][name]
+    return _FIELDS[name].default
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(EnvConfig) if f.name != "extra"}

@@ -17,7 +17,7 @@ from agmc_env.envs.observations import EpisodeState, make_observation
 from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
 from agmc_env.envs.resources import Resources, get_resources, graph_arrays
 from agmc_env.envs.rewards import CompressionResult, compute_reward
-from agmc_env.pruning import BudgetWall, recalibrate_batchnorm
+from agmc_env.pruning import BudgetWall, Unit, UnitCostModel, recalibrate_batchnorm
 from agmc_env.pruning import save_pruned as save_pruned_model
 
 
@@ -79,6 +79,25 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     `reward_*` terms; the pruned model is `env.unwrapped.pruned_model` and
     `env.unwrapped.save_pruned(path)` writes it with its policy.
 
+    ## Public API
+
+    Besides the Gymnasium API, agents and tools may rely on these members of `env.unwrapped`
+    (read-only; anything else is private and may change):
+
+    | Member                | What it is                                                          |
+    |-----------------------|---------------------------------------------------------------------|
+    | `config`              | the validated options, an `EnvConfig` (frozen)                      |
+    | `units`               | the prunable units in step order (`.name`, `.channels`, ...)        |
+    | `unit_names`          | their names (the `policy()` order)                                  |
+    | `num_units`           | how many there are                                                  |
+    | `episode_length`      | steps per episode (`num_units`, 1 with `action_mode="one_shot"`)    |
+    | `budget_wall`         | the action wall (`bounds(ratios)`, `within_budget(ratios)`, `max_ratio`) |
+    | `cost_model`          | exact cost of a ratio vector (`cost(ratios)`, `base`)               |
+    | `policy()`            | the ratios decided so far in this episode                           |
+    | `pruned_model`        | the last finished episode's pruned model (`None` before one)        |
+    | `last_info`           | the last finished episode's final `info`                            |
+    | `save_pruned(path)`   | write that model and its policy (`agmc_env.pruning.load_pruned`)    |
+
     ## Arguments
 
     ```python
@@ -93,6 +112,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `dataset`          | the model's  | `"cifar10"`, `"imagenet"`, `"synthetic"`                         |
     | `data_dir`         | `None`       | data root (default `AGMC_DATA`, then `../shared/data`)           |
     | `weights_path`     | `None`       | a local checkpoint for zoo models without shipped weights        |
+    | `pretrained`       | `True`       | `False`: a zoo model with random weights (seeded), no file read  |
     | `input_size`       | the model's  | `(C, H, W)`; for a user module: 3x32x32 (3x224x224 on ImageNet)  |
     | `target`           | `"flops"`    | `"flops"`, `"params"`: the budgeted cost                         |
     | `preserve`         | `0.5`        | fraction of the target cost to keep, in `(0, 1]`                 |
@@ -123,11 +143,11 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(self, preset: str | None = None, render_mode: str | None = None, **options: Any) -> None:
-        self.config = EnvConfig.create(preset, render_mode=render_mode, **options)
+        self._config = EnvConfig.create(preset, render_mode=render_mode, **options)
         self.render_mode = self.config.render_mode
         self._attach_resources()
         self.observation_space = self._observation.space()
-        width = len(self.units) if self.config.action_mode == "one_shot" else 1
+        width = self.num_units if self.config.action_mode == "one_shot" else 1
         self.action_space = spaces.Box(-1.0, 1.0, (width,), np.float32)
         self._ratios: list[float] | None = None
         self._torch_seed = 0
@@ -140,9 +160,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self._resources: Resources = get_resources(self.config)
         bundle = self._resources.bundle
         self._method = bundle.method  # the pruning method (channel, fine-grained) chosen by name
-        self.units = self._method.units
-        self.cost_model = self._method.cost_model
-        self.budget_wall = BudgetWall(
+        self._units = tuple(self._method.units)
+        self._cost_model = self._method.cost_model
+        self._budget_wall = BudgetWall(
             self.cost_model, target=self.config.target, preserve=self.config.preserve, max_ratio=self.config.max_ratio
         )
         self._observation = make_observation(
@@ -151,6 +171,45 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             graph_arrays(bundle) if self.config.observation == "graph" else {},
             one_shot=self.config.action_mode == "one_shot",
         )
+
+    @property
+    def config(self) -> EnvConfig:
+        """The validated options of this env."""
+        return self._config
+
+    @property
+    def units(self) -> tuple[Unit, ...]:
+        """The prunable units, in the order the steps visit them."""
+        return self._units
+
+    @property
+    def unit_names(self) -> list[str]:
+        """The units' names, in step order."""
+        return [unit.name for unit in self._units]
+
+    @property
+    def num_units(self) -> int:
+        """How many prunable units (ratios) an episode decides."""
+        return len(self._units)
+
+    @property
+    def episode_length(self) -> int:
+        """Steps per episode: one per unit, or one with ``action_mode="one_shot"``."""
+        return 1 if self.config.action_mode == "one_shot" else self.num_units
+
+    @property
+    def budget_wall(self) -> BudgetWall:
+        """The action wall that keeps every episode inside the budget."""
+        return self._budget_wall
+
+    @property
+    def cost_model(self) -> UnitCostModel:
+        """Exact MACs/params of any ratio vector, without a forward pass."""
+        return self._cost_model
+
+    def policy(self) -> list[float]:
+        """The pruning ratios decided so far in this episode (all of them once it has ended)."""
+        return list(self._ratios or [])
 
     def _target(self, cost: Cost) -> int:
         return cost.macs if self.config.target == "flops" else cost.params
@@ -288,7 +347,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self.pruned_model = None
 
     def __getstate__(self) -> dict[str, Any]:
-        shared = ("_resources", "_method", "units", "cost_model", "budget_wall", "_observation", "pruned_model")
+        shared = ("_resources", "_method", "_units", "_cost_model", "_budget_wall", "_observation", "pruned_model")
         return {key: value for key, value in self.__dict__.items() if key not in shared}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -87,10 +87,11 @@ def _model_bundle(
     input_size: tuple[int, int, int] | None,
     units: str,
     pruning: str,
+    pretrained: bool = True,
 ) -> ModelBundle:
     dataset, default_size, mean, std = _model_defaults(model, dataset)
     input_size = input_size or default_size
-    net = get_model(model, weights_path=weights_path, data_dir=data_dir)
+    net = get_model(model, pretrained=pretrained, weights_path=weights_path, data_dir=data_dir, init_seed=0)
     layers = describe_layers(net, input_size)  # the one forward pass the units, costs and graph share
     method = make_pruning_method(pruning, net, input_size, unit_set=units, layers=layers)
     graph = build_graph(net, input_size, layers=layers)
@@ -149,7 +150,8 @@ def get_resources(config: EnvConfig) -> Resources:
     """The shared resources of ``config`` (built on first use in this process)."""
     _guard_forked_process()
     bundle = _model_bundle(
-        config.model, config.dataset, config.data_dir, config.weights_path, config.input_size, config.units, config.pruning
+        config.model, config.dataset, config.data_dir, config.weights_path, config.input_size, config.units, config.pruning,
+        config.pretrained,
     )
     features = _unit_features(bundle, config.embedding, config.cache_dir)
     device = str(resolve_device(config.device))

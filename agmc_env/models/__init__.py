@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import torch
 import torchvision
 from torch import nn
 
@@ -26,6 +27,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+# The model every entry point starts from when none is named (the env, `agmc search`, `agmc
+# evaluate`, `agmc graph`): the smallest ResNet with shipped weights, so a first run takes minutes.
+DEFAULT_MODEL = "resnet20"
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ def get_model(
     num_classes: int | None = None,
     weights_path: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
+    init_seed: int | None = None,
 ) -> nn.Module:
     """Build a model of the zoo, or pass a user ``nn.Module`` through unchanged.
 
@@ -116,6 +121,8 @@ def get_model(
         num_classes: classifier outputs. (default: 10 for CIFAR models, 1000 for ImageNet ones)
         weights_path: a local checkpoint (state_dict, ``weights_only``-loadable). Nothing is downloaded.
         data_dir: the data root holding ``pretrained/`` (default: ``AGMC_DATA``, then ``../shared/data``).
+        init_seed: seed of the random initialisation, so that a model built with ``pretrained=False``
+            is the same in every process; ``None`` draws from torch's global generator. (default: ``None``)
 
     Returns:
         The model in ``eval()`` mode.
@@ -125,7 +132,12 @@ def get_model(
     spec = get_spec(name)
     if num_classes is None:
         num_classes = 10 if spec.dataset == "cifar10" else 1000
-    model = spec.builder(num_classes)
+    if init_seed is None:
+        model = spec.builder(num_classes)
+    else:
+        with torch.random.fork_rng(devices=[]):  # leave the caller's random stream alone
+            torch.manual_seed(init_seed)
+            model = spec.builder(num_classes)
     if weights_path is not None:
         load_weights(model, weights_path)
     elif pretrained:
@@ -141,6 +153,7 @@ def get_model(
 __all__ = [
     "CifarResNet",
     "CifarVGG16",
+    "DEFAULT_MODEL",
     "MODEL_SPECS",
     "ModelSpec",
     "WeightsMismatchError",

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agents.presets import SEARCH_DEFAULTS
+from agents.registry import agent_options, get_agent_spec
 from agents.search import run_search
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {  # method -> (agent name, env options it adds)
@@ -28,7 +30,6 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {  # method -> (agent name, env
     "agmc_ddpg": ("agmc", {}),
     "agmc_td3": ("td3", {"embedding": "gnn"}),
 }
-LEARNING_AGENTS = ("ddpg", "td3", "amc", "agmc")
 
 
 def run_directory(out_dir: str | os.PathLike, model: str, method: str, seed: int) -> Path:
@@ -43,7 +44,7 @@ def method_search(
     seed: int,
     env_options: dict[str, Any],
     episodes: int,
-    warmup_episodes: int = 20,
+    warmup_episodes: int = SEARCH_DEFAULTS.warmup_episodes,
     reuse: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Run (or, with ``reuse``, read back or resume) one benchmark search.
@@ -55,7 +56,8 @@ def method_search(
         seed: seed of the search.
         env_options: env options shared by every method (the model is added here).
         episodes: the episode budget (the deterministic ``handcrafted`` method stops after one).
-        warmup_episodes: random warm-up episodes of the learning agents. (default: ``20``)
+        warmup_episodes: random warm-up episodes of the agents that take one (``AgentSpec.warmup``).
+            (default: ``agents.presets.SEARCH_DEFAULTS.warmup_episodes``, 20)
         reuse: read a finished run's ``summary.json`` if it has at least ``episodes`` episodes (or is
             a one-episode method), resume an unfinished one. (default: ``False``)
 
@@ -68,11 +70,11 @@ def method_search(
     out = run_directory(out_dir, model, method, seed)
     if reuse and (out / "summary.json").exists():
         summary = json.loads((out / "summary.json").read_text())
-        if summary["episodes"] >= episodes or agent in ("handcrafted", "uniform"):
+        if summary["episodes"] >= episodes or get_agent_spec(agent).deterministic:
             return out, summary
     options = {**env_options, "model": model, **extra}
-    agent_options = {"warmup_episodes": warmup_episodes} if agent in LEARNING_AGENTS else {}
-    return out, run_search(out, options, agent, episodes, seed, agent_options, resume=reuse, progress=False)
+    builder_options = agent_options(agent, warmup_episodes=warmup_episodes)
+    return out, run_search(out, options, agent, episodes, seed, builder_options, resume=reuse, progress=False)
 
 
 def read_episodes(out: str | os.PathLike) -> list[dict[str, Any]]:

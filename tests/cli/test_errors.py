@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import pytest
 
+NO_FILES = ["--dataset", "synthetic", "--no-pretrained", "--val-size", "16", "--device", "cpu"]
+
 
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["--agent", "dqn"], "invalid choice: 'dqn'"),
-        (["--model", "resnet9000"], "--model must be one of"),
-        (["--preserve", "0"], "--preserve must be in (0, 1]"),
-        (["--preserve", "1.5"], "--preserve must be in (0, 1]"),
-        (["--episodes", "0"], "--episodes must be >= 1"),
+        (["--model", "resnet9000"], "--model must be one of ("),
+        (["--preserve", "0"], "--preserve must be a number in (0, 1], got 0.0"),
+        (["--preserve", "1.5"], "--preserve must be a number in (0, 1], got 1.5"),
+        (["--max-ratio", "1"], "--max-ratio must be a number in (0, 1), got 1.0"),
+        (["--val-size", "0"], "--val-size must be an integer >= 1, got 0"),
+        (["--episodes", "0"], "--episodes must be an integer >= 1, got 0"),
+        (["--threads", "0"], "argument --threads: must be >= 1"),
+        # Checked once the env is built: synthetic images and random weights keep that fast.
+        (["--warmup", "-1", *NO_FILES], "--warmup must be an integer >= 0, got -1"),
+        (["--agent", "agmc", "--embedding", "rule", *NO_FILES], "--embedding must be 'gnn' for agent 'agmc', got 'rule'"),
         (["--data-dir", "/nonexistent/agmc-data"], "is not a directory"),
         (["--target", "latency"], "invalid choice: 'latency'"),
     ],
@@ -40,3 +48,10 @@ def test_corrupt_pruned_spec_exits_1_and_names_the_file(agmc, tmp_path, capsys) 
     assert agmc("export", "--pruned", str(folder), "--onnx", str(tmp_path / "m.onnx")) == 1
     err = capsys.readouterr().err
     assert str(folder / "pruned.json") in err and "format_version" in err
+
+
+def test_bad_finetune_settings_exit_2_naming_the_flag(agmc, tmp_path, capsys) -> None:
+    assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--epochs", "0") == 2
+    assert "--epochs must be >= 1, got 0" in capsys.readouterr().err
+    assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--batch-size", "0") == 2
+    assert "--batch-size must be >= 1, got 0" in capsys.readouterr().err

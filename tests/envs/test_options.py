@@ -98,7 +98,7 @@ def test_presets(preset: str) -> None:
 
 def test_every_documented_option_is_covered() -> None:
     covered = {key for options in OPTIONS for key in options} | {
-        "model", "dataset", "data_dir", "weights_path", "cache_dir", "units",
+        "model", "dataset", "data_dir", "weights_path", "cache_dir", "units", "pretrained",  # test_public_api
     }
     assert set(option_names()) <= covered
     doc = gym.spec("ModelCompression-v0").entry_point
@@ -121,14 +121,16 @@ BAD_OPTIONS = [
     ({"action_mode": "batch"}, "action_mode must be one of"),
     ({"max_ratio": 1.0}, "max_ratio must be"),
     ({"max_ratio": float("nan")}, "max_ratio must be"),
-    ({"reward": "profit"}, "reward must be a callable or one of"),
+    ({"reward": "profit"}, "reward must be one of"),
     ({"val_size": 0}, "val_size must be"),
     ({"split_seed": -1}, "split_seed must be"),
     ({"bn_recalibration": "yes"}, "bn_recalibration must be"),
     ({"device": "tpu"}, "device must be one of"),
     ({"precision": "int8"}, "precision must be one of"),
-    ({"model": "resnet999"}, "model must be an nn.Module or one of"),
-    ({"model": 3}, "model must be a model name or an nn.Module"),
+    ({"model": "resnet999"}, "model must be one of"),
+    ({"model": 3}, "model must be a name or an nn.Module"),
+    ({"pretrained": "no"}, "pretrained must be True or False"),
+    ({"data_dir": "/nonexistent/agmc-data"}, "data_dir /nonexistent/agmc-data is not a directory"),
     ({"dataset": "mnist"}, "dataset must be one of"),
     ({"input_size": (32, 32)}, "input_size must be"),
     ({"learning_rate": 0.1}, "unknown option"),

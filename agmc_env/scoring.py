@@ -1,0 +1,83 @@
+"""Score a model on a data split: top-1 accuracy, throughput and cost, the job of ``agmc evaluate``."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from torch import nn
+
+from agmc_env.cost import count_cost
+from agmc_env.data import load_split
+from agmc_env.evaluate import Evaluator
+from agmc_env.models import get_model, get_spec
+
+
+@dataclass(frozen=True)
+class Score:
+    """What :func:`score_model` measured.
+
+    Attributes:
+        model: the zoo name of the (base) model.
+        accuracy: top-1 accuracy in percent.
+        flops, macs, params: the model's cost (conv + linear; ``flops = 2 x macs``).
+        images: how many images were scored.
+        seconds: the time the scoring took.
+        device: the device it ran on.
+    """
+
+    model: str
+    accuracy: float
+    flops: int
+    macs: int
+    params: int
+    images: int
+    seconds: float
+    device: str
+
+
+def load_scored_model(
+    model: str, weights_path: str | os.PathLike | None = None, pruned: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> tuple[nn.Module, str]:
+    """The model to score and its zoo name: the ``pruned`` folder's if given, else zoo ``model``."""
+    if pruned is not None:
+        from agmc_env.pruning import load_pruned  # only needed for pruned models
+
+        loaded, spec = load_pruned(pruned)
+        return loaded, spec["model"]
+    return get_model(model, pretrained=True, weights_path=weights_path, data_dir=data_dir), model
+
+
+def score_model(
+    model: nn.Module,
+    name: str,
+    split: str = "test",
+    *,
+    size: int | None = None,
+    split_seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    batch_size: int = 250,
+) -> Score:
+    """Top-1 accuracy of ``model`` (zoo model ``name``'s input size and normalisation) on ``split``.
+
+    Args:
+        model: the model (a zoo model, or one pruned from zoo model ``name``).
+        name: its zoo name.
+        split: a data split (``agmc_env.data.SPLITS``). (default: ``"test"``)
+        size: score only the first ``size`` images. (default: all)
+        split_seed: seed of the search/report split. (default: ``0``)
+        data_dir: the data root. (default: ``AGMC_DATA``, then ``../shared/data``)
+        device, precision, batch_size: of the :class:`~agmc_env.evaluate.Evaluator`.
+    """
+    spec = get_spec(name)
+    images = load_split(split, spec.dataset, data_dir, split_seed, size)
+    evaluator = Evaluator(images, spec.mean, spec.std, device, precision, batch_size)
+    start = time.perf_counter()
+    accuracy = evaluator.accuracy(model)
+    seconds = time.perf_counter() - start
+    cost = count_cost(model, spec.input_size)
+    return Score(name, accuracy, cost.flops, cost.macs, cost.params, len(images), seconds, str(evaluator.device))
