@@ -20,7 +20,10 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=DEVICES, help="auto picks CUDA when present")
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS, help="autocast precision")
+    parser.add_argument(
+        "--precision", default="auto", choices=PRECISIONS,
+        help="auto: bf16 where the hardware runs it natively and faster, else fp32; or force one (autocast)",
+    )
 
 
 def print_result(result: dict[str, Any], as_json: bool) -> None:

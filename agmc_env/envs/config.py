@@ -103,7 +103,7 @@ class EnvConfig:
     split_seed: int = 0
     bn_recalibration: bool = False
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     render_mode: str | None = None
     cache_dir: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
