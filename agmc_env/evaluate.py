@@ -10,6 +10,7 @@ machine by :mod:`agmc_env.tuning`.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Sequence
 
@@ -153,19 +154,46 @@ class Evaluator:
 
     def accuracy(self, model: nn.Module) -> float:
         """Top-1 accuracy in percent."""
+        return self.screen(model)[0]
+
+    def screen(self, model: nn.Module, stop_below: float | None = None, sigmas: float = 3.0) -> tuple[float, bool]:
+        """Top-1 accuracy, or stop after about a quarter of the images when it is clearly below a bar.
+
+        After the batch that completes the first quarter, the accuracy so far ``p`` (on ``n``
+        images) is compared with ``stop_below``: the model is stopped when ``p`` plus ``sigmas``
+        binomial standard errors (``sqrt(p (1 - p) / n)``) is still below it. A stopped model's
+        accuracy is that quarter's, twice as noisy as the full set's (the error scales as
+        ``1/sqrt(n)``); a model that is not stopped gets exactly the accuracy :meth:`accuracy`
+        gives (the same batches). With ``sigmas=3`` a model whose true accuracy equals the bar is
+        stopped in about 0.1 % of the calls (normal approximation).
+
+        Args:
+            model: the model to score.
+            stop_below: the accuracy in percent to beat (e.g. the best so far); ``None`` never stops.
+            sigmas: the safety margin in standard errors. (default: ``3.0``)
+
+        Returns:
+            ``(accuracy in percent, whether it stopped early)``.
+        """
         self.prepare(model)
         self.tune(model)
         with torch.inference_mode(), self._scoring(model):
-            return self._accuracy(model)
+            return self._accuracy(model, stop_below, sigmas)
 
-    def _accuracy(self, model: nn.Module) -> float:
+    def _accuracy(self, model: nn.Module, stop_below: float | None, sigmas: float) -> tuple[float, bool]:
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        total, quarter = len(self.labels), math.ceil(len(self.labels) / 4)
         with self._autocast(self.precision):
-            for start in range(0, len(self.labels), self.batch_size):
-                logits = model(self.images[start : start + self.batch_size])
-                correct += (logits.argmax(1) == self.labels[start : start + self.batch_size]).sum()
-        # One host sync per call, not per batch.
-        return 100.0 * correct.item() / len(self.labels)
+            for start in range(0, total, self.batch_size):
+                end = min(start + self.batch_size, total)
+                logits = model(self.images[start:end])
+                correct += (logits.argmax(1) == self.labels[start:end]).sum()
+                if stop_below is not None and start < quarter <= end < total:
+                    p = correct.item() / end
+                    if 100.0 * (p + sigmas * math.sqrt(p * (1.0 - p) / end)) < stop_below:
+                        return 100.0 * p, True
+        # One host sync per call, not per batch (two with a bar to beat).
+        return 100.0 * correct.item() / total, False
 
     def __repr__(self) -> str:
         return (

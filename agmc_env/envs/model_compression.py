@@ -13,6 +13,7 @@ from gymnasium import logger, spaces
 
 from agmc_env.cost import Cost
 from agmc_env.envs.config import EnvConfig
+from agmc_env.errors import ConfigError
 from agmc_env.envs.observations import EpisodeState, make_observation
 from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
 from agmc_env.envs.resources import Resources, get_resources, graph_arrays
@@ -29,6 +30,13 @@ from agmc_env.pruning import (
     recalibrate_batchnorm,
 )
 from agmc_env.pruning import save_pruned as save_pruned_model
+
+
+def _stop_below(options: dict[str, Any] | None) -> float | None:
+    value = (options or {}).get("stop_below_accuracy")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value):
+        raise ConfigError(f"reset option stop_below_accuracy must be None or an accuracy in percent, got {value!r}")
+    return None if value is None else float(value)
 
 
 class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
@@ -82,6 +90,13 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     the seed matters only for randomised choices (`importance="random"`). A seeded reset also empties
     the env's reward cache, so `reward_cached` is the same for the same seed and actions.
 
+    Early stopping (off by default; for population agents such as CEM that only need to know
+    whether a policy beats the best so far): `reset(options={"stop_below_accuracy": best})` scores
+    the episode's model on about a quarter of the reward images first and stops there when the
+    accuracy is more than three standard errors below `best` (`Evaluator.screen`). A stopped
+    episode's accuracy (and reward) is that quarter's estimate, twice as noisy as a full score; an
+    episode that is not stopped gets exactly its full-score reward.
+
     ## Episode End
 
     Terminated after the last unit (one step per unit; a single step with `action_mode="one_shot"`).
@@ -90,7 +105,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     `reward_*` terms, `reward_cached` (the pruned shape, i.e. the kept-channel vector, was scored
     before in this env and its accuracy reused: exact, the env being deterministic), and the
     evaluation's resolved `precision` and `batch_size` (also `env.unwrapped.precision` and
-    `env.unwrapped.batch_size`). The pruned model is `env.unwrapped.pruned_model` (rebuilt on
+    `env.unwrapped.batch_size`). `early_stopped` is true when the episode asked for early stopping
+    and its accuracy is the estimate from a quarter of the images (see Starting State). The pruned
+    model is `env.unwrapped.pruned_model` (rebuilt on
     first access after a cached episode) and `env.unwrapped.save_pruned(path)` writes it with its
     policy.
 
@@ -140,6 +157,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    #: Pruned shapes whose accuracy an env remembers (0 scores every episode afresh).
+    reward_cache_size: int = 100_000
 
     def __init__(self, preset: str | None = None, render_mode: str | None = None, **options: Any) -> None:
         self.config = EnvConfig.create(preset, render_mode=render_mode, **options)
@@ -150,7 +169,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self.action_space = spaces.Box(-1.0, 1.0, (width,), np.float32)
         self._ratios: list[float] | None = None
         self._torch_seed = 0
-        self._reward_cache = RewardCache()
+        self._stop_below: float | None = None
+        self._reward_cache = RewardCache(self.reward_cache_size)
         self.pruned_model = None
         self.last_info: dict[str, Any] = {}
         self.last_timings: dict[str, float] = {}
@@ -194,6 +214,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         # The only randomness (importance="random") is seeded from the env's generator.
         self._torch_seed = int(self.np_random.integers(2**31 - 1))
         self._ratios = []
+        self._stop_below = _stop_below(options)
         self.pruned_model = None
         self.last_info = {}
         return self._observation.observe(self._state()), {}
@@ -286,14 +307,15 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     def _finish(self) -> tuple[float, dict[str, Any]]:
         key = self._cache_key()
         accuracy = self._reward_cache.get(key)
-        cached = accuracy is not None
+        cached, stopped = accuracy is not None, False
         timings = {"prune_seconds": 0.0, "calibration_seconds": 0.0, "eval_seconds": 0.0}
         if not cached:
             model = self._prune(timings)
             start = time.perf_counter()
-            accuracy = self._resources.evaluator.accuracy(model)
+            accuracy, stopped = self._resources.evaluator.screen(model, self._stop_below)
             timings["eval_seconds"] = time.perf_counter() - start
-            self._reward_cache.put(key, accuracy)
+            if not stopped:  # an early stop's accuracy is an estimate: never serve it as exact
+                self._reward_cache.put(key, accuracy)
             self.pruned_model = model
         else:
             self.pruned_model = None
@@ -313,6 +335,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             "reward": reward,
             **reward_info,
             "reward_cached": cached,
+            "early_stopped": stopped,
             "precision": self.precision,
             "batch_size": self.batch_size,
         }

@@ -41,6 +41,8 @@ class RewardCache:
         return accuracy
 
     def put(self, key: tuple, accuracy: float) -> None:
+        if self.max_entries <= 0:
+            return
         self._entries[key] = accuracy
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:

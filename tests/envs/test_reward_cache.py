@@ -74,3 +74,20 @@ def test_seeded_reset_empties_the_cache(fast: dict, seeded: bool) -> None:
     for action in actions:
         *_, info = env.step(np.array([action], dtype=np.float32))
     assert info["reward_cached"] is not seeded
+
+
+def test_early_stopping_only_when_asked(fast: dict) -> None:
+    env = gym.make(ENV_ID, **{**fast, "val_size": 64})
+    env.unwrapped._resources.evaluator.batch_size = 8  # several batches, so a quarter can be scored alone
+    env.reset(seed=0)
+    actions = [0.0] * len(env.unwrapped.units)
+    full = _episode(env, actions)
+    assert not full["early_stopped"]
+    env.reset(seed=0, options={"stop_below_accuracy": 100.0})
+    for action in actions:
+        *_, info = env.step(np.array([action], dtype=np.float32))
+    assert info["early_stopped"] and not info["reward_cached"]
+    env.reset(options={"stop_below_accuracy": 100.0})
+    assert not _episode(env, actions)["reward_cached"]  # an estimate is never served as exact
+    with pytest.raises(ValueError, match="stop_below_accuracy"):
+        env.reset(options={"stop_below_accuracy": "high"})
