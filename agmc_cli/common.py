@@ -18,11 +18,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+def add_device_arguments(parser: argparse.ArgumentParser, precision: str = "fp32") -> None:
     parser.add_argument("--device", default="auto", choices=DEVICES, help="auto picks CUDA when present")
     parser.add_argument(
-        "--precision", default="auto", choices=PRECISIONS,
-        help="auto: bf16 where the hardware runs it natively and faster, else fp32; or force one (autocast)",
+        "--precision", default=precision, choices=PRECISIONS,
+        help=f"autocast precision; auto: bf16 where the hardware runs it natively and faster, else fp32 (default: {precision})",
     )
 
 

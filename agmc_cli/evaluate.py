@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             "seconds": round(seconds, 3),
             "images_per_second": round(len(imageset) / seconds, 1),
             "device": str(evaluator.device),
-            "precision": args.precision,
+            "precision": evaluator.precision,  # "auto" resolved
         },
         args.json,
     )

@@ -61,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-ratio", type=float, default=0.8, help="largest pruning ratio of a unit (default: 0.8)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the search/report split")
-    add_device_arguments(parser)
+    add_device_arguments(parser, precision="auto")  # the search reward: speed first, fp32 where bf16 is emulated
     parser.add_argument(
         "--threads", type=int, default=None,
         help="torch CPU threads (default: torch's choice, one per core); 1 is much faster on a busy machine",

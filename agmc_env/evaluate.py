@@ -54,9 +54,10 @@ class Evaluator:
         mean (sequence of float): per-channel normalisation mean of the model's training data.
         std (sequence of float): per-channel normalisation std.
         device (str): ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``. (default: ``"auto"``)
-        precision (str): ``"auto"`` (bf16 autocast where the hardware runs it natively and faster,
-            else fp32; see :mod:`agmc_env.tuning`), ``"fp32"``, ``"bf16"`` or ``"fp16"`` autocast.
-            (default: ``"auto"``)
+        precision (str): ``"fp32"``, ``"bf16"`` or ``"fp16"`` autocast, or ``"auto"`` (bf16 where the
+            hardware runs it natively and faster, else fp32; see :mod:`agmc_env.tuning`). fp32 by
+            default, so that reported accuracies are exact; the env's search reward uses ``"auto"``.
+            (default: ``"fp32"``)
         batch_size (int, optional): images per forward pass; ``None`` measures the fastest for this
             model, device and thread count once and caches it. (default: ``None``)
         channels_last (bool): run convolutions in NHWC, faster on CPU and on tensor cores.
@@ -76,7 +77,7 @@ class Evaluator:
         mean: Sequence[float],
         std: Sequence[float],
         device: str | torch.device = "auto",
-        precision: str = "auto",
+        precision: str = "fp32",
         batch_size: int | None = None,
         channels_last: bool = True,
         fold_batchnorm: bool = True,

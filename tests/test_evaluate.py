@@ -77,7 +77,7 @@ def test_screen_stops_only_clearly_bad_models(tiny_cnn) -> None:
 def test_auto_precision_resolves_for_this_cpu(tiny_cnn) -> None:
     from agmc_env.tuning import bf16_native
 
-    evaluator = Evaluator(synthetic_imageset(16), (0.5,) * 3, (0.25,) * 3, device="cpu", batch_size=8)
+    evaluator = Evaluator(synthetic_imageset(16), (0.5,) * 3, (0.25,) * 3, device="cpu", precision="auto", batch_size=8)
     evaluator.accuracy(tiny_cnn)
     if not bf16_native():
         assert evaluator.precision == "fp32"
