@@ -22,7 +22,8 @@ def add_device_arguments(parser: argparse.ArgumentParser, precision: str = "fp32
     parser.add_argument("--device", default="auto", choices=DEVICES, help="auto picks CUDA when present")
     parser.add_argument(
         "--precision", default=precision, choices=PRECISIONS,
-        help=f"autocast precision; auto: bf16 where the hardware runs it natively and faster, else fp32 (default: {precision})",
+        help="autocast precision; auto: bf16 where the hardware runs it natively and faster, else fp32 "
+        f"(default: {precision})",
     )
 
 

@@ -44,7 +44,8 @@ def bf16_native(capabilities: Mapping[str, Any] | None = None) -> bool:
         capabilities: a mapping like ``torch.cpu.get_capabilities()`` (the default), for tests.
     """
     caps = capabilities if capabilities is not None else torch.cpu.get_capabilities()
-    flags = ("avx512_bf16", "amx_bf16") if caps.get("architecture", "x86_64") in ("x86_64", "x86") else ("bf16", "sve_bf16")
+    x86 = caps.get("architecture", "x86_64") in ("x86_64", "x86")
+    flags = ("avx512_bf16", "amx_bf16") if x86 else ("bf16", "sve_bf16")
     return any(bool(caps.get(flag)) for flag in flags)
 
 

@@ -75,6 +75,7 @@ class OldEvaluator(Evaluator):
         return model.eval().to(self.device)  # the env re-calibrated before the evaluator saw the model
 
     def screen(self, model: torch.nn.Module, stop_below: float | None = None, sigmas: float = 3.0) -> tuple[float, bool]:
+        # No folding, no early stop, channels_last for the evaluation only: the code before issue 18.
         model.eval().to(self.device, memory_format=self.memory_format)
         with torch.inference_mode():
             return self._accuracy(model, None, sigmas)
@@ -176,7 +177,8 @@ for name in SETTINGS:
     split = mean_timings(TIMINGS[first + 1 :])
     episodes[name] = {
         "precision": inner.precision, "batch_size": inner.batch_size, "episode_s": statistics.mean(walls),
-        **split, "plain_eval_s": statistics.mean(plain), "eval_over_plain": split["eval_seconds"] / statistics.mean(plain),
+        **split, "plain_eval_s": statistics.mean(plain),
+        "eval_over_plain": split["eval_seconds"] / statistics.mean(plain),
     }
     env.close()
 

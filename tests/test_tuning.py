@@ -21,7 +21,8 @@ def _never(precision: str, batch_size: int) -> float:
 
 
 @pytest.mark.parametrize(
-    ("capabilities", "native"), [(AVX2_ONLY, False), (AVX512_BF16, True), (AMX, True), (ARM_BF16, True), ({"architecture": "arm64"}, False)]
+    ("capabilities", "native"),
+    [(AVX2_ONLY, False), (AVX512_BF16, True), (AMX, True), (ARM_BF16, True), ({"architecture": "arm64"}, False)],
 )
 def test_bf16_native_reads_the_capability_report(capabilities: dict, native: bool) -> None:
     assert bf16_native(capabilities) is native
