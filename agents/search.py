@@ -69,6 +69,7 @@ class _Bookkeeper:
             "kept_params": int(info["kept_params"]),
             "accuracy": float(info["accuracy"]),
             "reward": float(info["reward"]),
+            "reward_cached": bool(info.get("reward_cached", False)),
             "seconds": round(now - self.clock, 4),
         }
         self.clock = now
@@ -182,7 +183,9 @@ def run_search(
     if resuming:
         driver.load(checkpoint, state)
         restore_rng(checkpoint.read_pickle(state, "rng"))
-    atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID})
+    # What precision="auto" and the measured batch size resolved to on this machine.
+    evaluation = {"precision": env.unwrapped.precision, "batch_size": env.unwrapped.batch_size}
+    atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID, **evaluation})
     bar = tqdm(total=target, initial=min(done, target), desc=f"search {name}", unit="ep", file=sys.stderr, disable=not progress)
     keeper = _Bookkeeper(log, best, best_policy, bar)
     recorder.on_episode_end = keeper
@@ -205,10 +208,13 @@ def run_search(
             keeper.tensorboard.close()
         env.close()
     model = env.unwrapped.config.model_name
-    return _finish(out, name, model, log.records, keeper.best_policy, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return _finish(out, name, model, log.records, keeper.best_policy, seconds, evaluation)
 
 
-def _finish(out: Path, agent: str, model: str, records: list[dict], best: dict | None, seconds: float) -> dict:
+def _finish(
+    out: Path, agent: str, model: str, records: list[dict], best: dict | None, seconds: float, evaluation: dict
+) -> dict:
     """Plots and ``summary.json``; returns the summary."""
     if best is None:
         raise RuntimeError(f"{out}: the search finished without a single episode")
@@ -227,6 +233,7 @@ def _finish(out: Path, agent: str, model: str, records: list[dict], best: dict |
         "model_path": str(out / "best"),
         "out": str(out),
         "seconds": round(seconds, 2),
+        **evaluation,
     }
     atomic_write_json(out / "summary.json", summary)
     return summary

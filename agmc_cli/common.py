@@ -31,7 +31,7 @@ def add_env_option(parser: argparse.ArgumentParser, option: str, preset: str | N
     ``overrides`` are ``add_argument`` keywords that replace the derived ones (e.g. ``default``).
     """
     check = option_check(option)
-    default = option_default(option, preset)
+    default = overrides.pop("default") if "default" in overrides else option_default(option, preset)
     text = option_help(option).replace("%", "%%")
     kwargs: dict[str, Any] = {"default": default, "dest": option}
     if check.type is bool:
@@ -76,9 +76,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     add_env_option(parser, "data_dir")
 
 
-def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+def add_device_arguments(parser: argparse.ArgumentParser, precision: str | None = None) -> None:
+    """``--device`` and ``--precision``; ``precision`` replaces the env's default (``"fp32"`` where
+    accuracies are reported, so they are exact)."""
     add_env_option(parser, "device")
-    add_env_option(parser, "precision")
+    add_env_option(parser, "precision", **({"default": precision} if precision else {}))
 
 
 def print_result(result: dict[str, Any], as_json: bool) -> None:

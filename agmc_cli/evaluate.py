@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--size", type=int, default=None, help="evaluate on the first SIZE images of the split")
     add_env_option(parser, "split_seed")
     parser.add_argument("--batch-size", type=int, default=250)
-    add_device_arguments(parser)
+    add_device_arguments(parser, precision="fp32")  # reported accuracies stay exact
     add_data_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             "seconds": round(score.seconds, 3),
             "images_per_second": round(score.images / score.seconds, 1),
             "device": score.device,
-            "precision": args.precision,
+            "precision": score.precision,  # "auto" resolved
         },
         args.json,
     )

@@ -35,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=_DEFAULTS.seed)
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="where to save the fine-tuned model (default: <PRUNED>-finetuned)")
-    add_device_arguments(parser)
+    add_device_arguments(parser, precision="fp32")  # reported accuracies stay exact
     add_data_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

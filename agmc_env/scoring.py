@@ -25,6 +25,7 @@ class Score:
         images: how many images were scored.
         seconds: the time the scoring took.
         device: the device it ran on.
+        precision: the precision it ran in (``"auto"`` resolved).
     """
 
     model: str
@@ -35,6 +36,7 @@ class Score:
     images: int
     seconds: float
     device: str
+    precision: str
 
 
 def load_scored_model(
@@ -60,7 +62,7 @@ def score_model(
     data_dir: str | os.PathLike | None = None,
     device: str = "auto",
     precision: str = "fp32",
-    batch_size: int = 250,
+    batch_size: int | None = None,
 ) -> Score:
     """Top-1 accuracy of ``model`` (zoo model ``name``'s input size and normalisation) on ``split``.
 
@@ -80,4 +82,6 @@ def score_model(
     accuracy = evaluator.accuracy(model)
     seconds = time.perf_counter() - start
     cost = count_cost(model, spec.input_size)
-    return Score(name, accuracy, cost.flops, cost.macs, cost.params, len(images), seconds, str(evaluator.device))
+    return Score(
+        name, accuracy, cost.flops, cost.macs, cost.params, len(images), seconds, str(evaluator.device), evaluator.precision
+    )

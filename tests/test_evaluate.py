@@ -61,3 +61,24 @@ def test_model_stays_trainable_after_evaluation(tiny_cnn) -> None:
     loss = tiny_cnn(torch.randn(2, 3, 32, 32)).sum()
     loss.backward()  # fails on inference tensors
     assert tiny_cnn.conv1.weight.grad is not None
+
+
+def test_screen_stops_only_clearly_bad_models(tiny_cnn) -> None:
+    images = synthetic_imageset(num_images=64)
+    evaluator = Evaluator(images, (0.5,) * 3, (0.25,) * 3, device="cpu", precision="fp32", batch_size=8)
+    full = evaluator.accuracy(tiny_cnn)
+    assert evaluator.screen(tiny_cnn, stop_below=-1.0) == (full, False)  # not stopped: the exact score
+    estimate, stopped = evaluator.screen(tiny_cnn, stop_below=101.0)
+    quarter = Evaluator(synthetic_imageset(num_images=64), (0.5,) * 3, (0.25,) * 3, "cpu", "fp32", 8)
+    quarter.images, quarter.labels = quarter.images[:16], quarter.labels[:16]
+    assert stopped and estimate == quarter.accuracy(tiny_cnn)
+
+
+def test_auto_precision_resolves_for_this_cpu(tiny_cnn) -> None:
+    from agmc_env.tuning import bf16_native
+
+    evaluator = Evaluator(synthetic_imageset(16), (0.5,) * 3, (0.25,) * 3, device="cpu", precision="auto", batch_size=8)
+    evaluator.accuracy(tiny_cnn)
+    if not bf16_native():
+        assert evaluator.precision == "fp32"
+    assert evaluator.precision in ("fp32", "bf16") and evaluator.resolved

@@ -109,7 +109,10 @@ class EnvConfig:
         Boolean(),
     )
     device: str = _option("auto", "auto picks CUDA when present", Device(DEVICES))
-    precision: str = _option("fp32", "autocast precision", OneOf(PRECISIONS))
+    precision: str = _option(
+        "auto", "autocast precision; auto: bf16 where the hardware runs it natively and faster, else fp32",
+        OneOf(PRECISIONS),
+    )
     render_mode: str | None = _option(None, "render mode", OneOf(RENDER_MODES, optional=True))
     cache_dir: str | None = _option(None, "embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)", PathString())
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)

@@ -13,12 +13,21 @@ from gymnasium import logger, spaces
 
 from agmc_env.cost import Cost
 from agmc_env.envs.config import EnvConfig
+from agmc_env.errors import ConfigError
 from agmc_env.envs.observations import EpisodeState, make_observation
 from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
 from agmc_env.envs.resources import Resources, get_resources, graph_arrays
+from agmc_env.envs.reward_cache import RewardCache
 from agmc_env.envs.rewards import CompressionResult, compute_reward
 from agmc_env.pruning import BudgetWall, Unit, UnitCostModel, recalibrate_batchnorm
 from agmc_env.pruning import save_pruned as save_pruned_model
+
+
+def _stop_below(options: dict[str, Any] | None) -> float | None:
+    value = (options or {}).get("stop_below_accuracy")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value):
+        raise ConfigError(f"reset option stop_below_accuracy must be None or an accuracy in percent, got {value!r}")
+    return None if value is None else float(value)
 
 
 class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
@@ -69,15 +78,29 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     ## Starting State
 
     The unpruned model, the first unit, no ratio decided. The environment itself is deterministic;
-    the seed matters only for randomised choices (`importance="random"`).
+    the seed matters only for randomised choices (`importance="random"`). A seeded reset also empties
+    the env's reward cache, so `reward_cached` is the same for the same seed and actions.
+
+    Early stopping (off by default; for population agents such as CEM that only need to know
+    whether a policy beats the best so far): `reset(options={"stop_below_accuracy": best})` scores
+    the episode's model on about a quarter of the reward images first and stops there when the
+    accuracy is more than three standard errors below `best` (`Evaluator.screen`). A stopped
+    episode's accuracy (and reward) is that quarter's estimate, twice as noisy as a full score; an
+    episode that is not stopped gets exactly its full-score reward.
 
     ## Episode End
 
     Terminated after the last unit (one step per unit; a single step with `action_mode="one_shot"`).
     Never truncated by the env itself. The final `info` holds `ratios`, `kept_macs`, `kept_flops`,
-    `kept_flops_fraction`, `kept_params`, `kept_params_fraction`, `accuracy`, `reward` and the
-    `reward_*` terms; the pruned model is `env.unwrapped.pruned_model` and
-    `env.unwrapped.save_pruned(path)` writes it with its policy.
+    `kept_flops_fraction`, `kept_params`, `kept_params_fraction`, `accuracy`, `reward`, the
+    `reward_*` terms, `reward_cached` (the pruned shape, i.e. the kept-channel vector, was scored
+    before in this env and its accuracy reused: exact, the env being deterministic), and the
+    evaluation's resolved `precision` and `batch_size` (also `env.unwrapped.precision` and
+    `env.unwrapped.batch_size`). `early_stopped` is true when the episode asked for early stopping
+    and its accuracy is the estimate from a quarter of the images (see Starting State). The pruned
+    model is `env.unwrapped.pruned_model` (rebuilt on
+    first access after a cached episode) and `env.unwrapped.save_pruned(path)` writes it with its
+    policy.
 
     ## Public API
 
@@ -94,6 +117,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `budget_wall`         | the action wall (`bounds(ratios)`, `within_budget(ratios)`, `max_ratio`) |
     | `cost_model`          | exact cost of a ratio vector (`cost(ratios)`, `base`)               |
     | `policy()`            | the ratios decided so far in this episode                           |
+    | `precision`           | the reward evaluation's precision (`"auto"` resolved)               |
+    | `batch_size`          | the reward evaluation's batch size (measured once, cached)          |
+    | `last_timings`        | seconds of the last episode's prune, re-calibration and evaluation  |
     | `pruned_model`        | the last finished episode's pruned model (`None` before one)        |
     | `last_info`           | the last finished episode's final `info`                            |
     | `save_pruned(path)`   | write that model and its policy (`agmc_env.pruning.load_pruned`)    |
@@ -129,11 +155,15 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `split_seed`       | `0`          | seed of the data splits                                          |
     | `bn_recalibration` | `False`      | re-estimate batch-norm statistics after pruning (512 images)     |
     | `device`           | `"auto"`     | `"auto"` (CUDA when present), `"cpu"`, `"cuda[:N]"`              |
-    | `precision`        | `"fp32"`     | `"fp32"`, `"bf16"`, `"fp16"` (autocast)                          |
+    | `precision`        | `"auto"`     | `"auto"` (bf16 where the CPU runs it natively and measurably     |
+    |                    |              | faster, bf16/fp16 on CUDA, else fp32), `"fp32"`, `"bf16"`,       |
+    |                    |              | `"fp16"` (autocast)                                              |
     | `render_mode`      | `None`       | `"ansi"`, `"rgb_array"`                                          |
     | `cache_dir`        | `None`       | where trained embeddings are cached (default `AGMC_CACHE`)       |
 
     The model, data on the device and embeddings are built once per process and shared by its envs.
+    The evaluation batch size (and what `precision="auto"` means) is measured once per machine,
+    model and thread count and cached on disk (`agmc_env.tuning`).
 
     ## Version History
 
@@ -141,6 +171,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    #: Pruned shapes whose accuracy an env remembers (0 scores every episode afresh).
+    reward_cache_size: int = 100_000
 
     def __init__(self, preset: str | None = None, render_mode: str | None = None, **options: Any) -> None:
         self._config = EnvConfig.create(preset, render_mode=render_mode, **options)
@@ -151,7 +183,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self.action_space = spaces.Box(-1.0, 1.0, (width,), np.float32)
         self._ratios: list[float] | None = None
         self._torch_seed = 0
-        self.pruned_model: torch.nn.Module | None = None
+        self._stop_below: float | None = None
+        self._reward_cache = RewardCache(self.reward_cache_size)
+        self.pruned_model = None
         self.last_info: dict[str, Any] = {}
         self.last_timings: dict[str, float] = {}
 
@@ -228,9 +262,13 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
         super().reset(seed=seed)
+        if seed is not None:
+            # A seeded reset starts afresh, flags included: the same seed and actions give the same info.
+            self._reward_cache.clear()
         # The only randomness (importance="random") is seeded from the env's generator.
         self._torch_seed = int(self.np_random.integers(2**31 - 1))
         self._ratios = []
+        self._stop_below = _stop_below(options)
         self.pruned_model = None
         self.last_info = {}
         return self._observation.observe(self._state()), {}
@@ -267,23 +305,65 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         reward, info = (self._finish() if terminated else (0.0, {"ratio": ratio}))
         return self._observation.observe(self._state()), reward, terminated, False, info
 
-    def _prune(self) -> torch.nn.Module:
+    @property
+    def precision(self) -> str:
+        """The evaluation's precision (``"auto"`` resolved for this machine)."""
+        return self._resources.evaluator.precision
+
+    @property
+    def batch_size(self) -> int:
+        """The evaluation's batch size (measured for this machine unless fixed)."""
+        return self._resources.evaluator.batch_size
+
+    @property
+    def pruned_model(self) -> torch.nn.Module | None:
+        """The last episode's pruned model (``None`` before an episode ends)."""
+        if self._pruned_model is None and self._prune_pending:
+            # A cached episode skipped the pruning; build its model only when someone asks.
+            self._pruned_model = self._prune()
+        return self._pruned_model
+
+    @pruned_model.setter
+    def pruned_model(self, model: torch.nn.Module | None) -> None:
+        self._pruned_model, self._prune_pending = model, False
+
+    def _prune(self, timings: dict[str, float] | None = None) -> torch.nn.Module:
+        timings = {} if timings is None else timings
+        start = time.perf_counter()
         model = self._method.prune(self._ratios, importance=self.config.importance, seed=self._torch_seed)
+        timings["prune_seconds"] = time.perf_counter() - start
         if self._resources.calibration_images is not None:
-            recalibrate_batchnorm(model.to(self._resources.evaluator.device), self._resources.calibration_images)
+            self._resources.evaluator.prepare(model)  # device and memory format of the calibration images
+            recalibrate_batchnorm(model, self._resources.calibration_images)
+        timings["calibration_seconds"] = time.perf_counter() - start - timings["prune_seconds"]
         return model
 
     def _get_rew(self, result: CompressionResult) -> tuple[float, dict[str, float]]:
         return compute_reward(self.config.reward, result)
 
+    def _cache_key(self) -> tuple:
+        assert self._ratios is not None
+        kept = self._method.kept_sizes(self._ratios)
+        # Random importance picks other channels for each seed: the same shape is another model.
+        return RewardCache.key(kept, self._torch_seed if self.config.importance == "random" else None)
+
     def _finish(self) -> tuple[float, dict[str, Any]]:
-        start = time.perf_counter()
-        model = self._prune()
-        pruned = time.perf_counter()
-        accuracy = self._resources.evaluator.accuracy(model)
-        evaluated = time.perf_counter()
-        self.pruned_model = model
-        self.last_timings = {"prune_seconds": pruned - start, "eval_seconds": evaluated - pruned}
+        key = self._cache_key()
+        accuracy = self._reward_cache.get(key)
+        cached, stopped = accuracy is not None, False
+        timings = {"prune_seconds": 0.0, "calibration_seconds": 0.0, "eval_seconds": 0.0}
+        if not cached:
+            model = self._prune(timings)
+            start = time.perf_counter()
+            accuracy, stopped = self._resources.evaluator.screen(model, self._stop_below)
+            timings["eval_seconds"] = time.perf_counter() - start
+            if not stopped:  # an early stop's accuracy is an estimate: never serve it as exact
+                self._reward_cache.put(key, accuracy)
+            self.pruned_model = model
+        else:
+            self.pruned_model = None
+            self._prune_pending = True
+        self.last_timings = timings
         kept, base = self.cost_model.cost(self._ratios), self.cost_model.base
         result = CompressionResult(accuracy, kept.macs, kept.params, base.macs, base.params, self.config.target)
         reward, reward_info = self._get_rew(result)
@@ -297,6 +377,10 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             "accuracy": accuracy,
             "reward": reward,
             **reward_info,
+            "reward_cached": cached,
+            "early_stopped": stopped,
+            "precision": self.precision,
+            "batch_size": self.batch_size,
         }
         return reward, dict(self.last_info)
 
@@ -347,7 +431,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self.pruned_model = None
 
     def __getstate__(self) -> dict[str, Any]:
-        shared = ("_resources", "_method", "_units", "_cost_model", "_budget_wall", "_observation", "pruned_model")
+        shared = ("_resources", "_method", "_units", "_cost_model", "_budget_wall", "_observation", "_pruned_model")
         return {key: value for key, value in self.__dict__.items() if key not in shared}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -65,3 +65,15 @@ def test_search_efficiency(tmp_path: Path) -> None:
     payload = json.loads((tmp_path / "eff" / "resnet20_search_efficiency.json").read_text())
     assert {r["embedding"] for r in payload["rows"]} == {"gnn", "rule"}
     assert all(len(r["curve"]) == 3 for r in payload["rows"])
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_search_speed(tmp_path: Path) -> None:
+    stdout = _run("search_speed.py", "--quick", "--json-out", "speed.json", cwd=tmp_path)
+    assert "| old | fp32 | 250 |" in stdout and "| new |" in stdout
+    payload = json.loads((tmp_path / "speed.json").read_text())
+    assert set(payload["episodes"]) == set(payload["searches"]) == {"old", "new"}
+    assert payload["searches"]["new"]["precision"] in ("fp32", "bf16", "fp16")
+    # Folding and the batch size change rounding only: the same policies rank the same.
+    assert payload["agreement"][0]["max_accuracy_diff"] <= 1.0

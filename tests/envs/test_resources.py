@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agmc_env.envs.config import EnvConfig
-from agmc_env.envs.resources import get_resources
+from agmc_env.envs.resources import _model_bundle
 from agmc_env.layer_table import describe_layers
 from agmc_env.pruning import PRUNING_METHODS, tp_adapter
 from tests.envs.conftest import TinyResidualCNN
@@ -20,8 +19,8 @@ def test_the_model_is_described_once(pruning: str) -> None:
         tp_adapter.build_dependency_graph(model, (3, 32, 32))
         traced = len(runs) if pruning == "channel" else 0  # only channel units need Torch-Pruning's graph
         runs.clear()  # a new model instance: the per-process caches (keyed by identity) miss
-        config = EnvConfig(model=model, dataset="synthetic", val_size=16, embedding="rule", pruning=pruning)
-        bundle = get_resources(config).bundle
+        # The bundle alone: the evaluator's one-time tuning runs copies of the model on purpose.
+        bundle = _model_bundle(model, "synthetic", None, None, None, "inner", pruning)
     finally:
         handle.remove()
     # One pass for the layer table, one for the graph's shape propagation, plus Torch-Pruning's trace.
