@@ -9,6 +9,8 @@ so batch-norm re-calibration uses the same augmentation to reproduce them (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -40,3 +42,13 @@ def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: 
     flat_index = (row_index[:, :, None] * (width + 2 * padding) + col_index[:, None, :]).view(n, 1, -1)
     crops = padded.flatten(2).gather(2, flat_index.expand(n, channels, height * width))
     return crops.view(n, channels, height, width)
+
+
+def training_augmentation(dataset: str) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
+    """The augmentation the zoo's weights for ``dataset`` were trained with, when it is known.
+
+    ``"cifar10"`` (and ``"synthetic"``, which stands in for it in tests): :func:`random_crop_flip`.
+    ``"imagenet"``: ``None``; torchvision's random-resized crops are not reproduced, so batch norms
+    are re-calibrated on plain images there.
+    """
+    return random_crop_flip if dataset in ("cifar10", "synthetic") else None
