@@ -32,6 +32,7 @@ EMBEDDINGS = ("gnn", "rule")
 OBSERVATIONS = ("vector", "graph")
 ACTION_MODES = ("per_layer", "one_shot")
 RENDER_MODES = ("ansi", "rgb_array")
+FILL_MODES = ("none", "give_back", "two_sided")  # see agmc_env.pruning.budget
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The paper's CIFAR-10 settings (AGMC Table 1: ResNet-56 at 50 % FLOPs).
@@ -97,6 +98,7 @@ class EnvConfig:
     observation: str = "vector"
     action_mode: str = "per_layer"
     max_ratio: float = 0.8
+    fill_budget: str = "none"
     reward: str | Callable[..., Any] = "accuracy"
     val_size: int = 1000
     split_seed: int = 0
@@ -134,6 +136,7 @@ class EnvConfig:
         _choice("observation", self.observation, OBSERVATIONS)
         _choice("action_mode", self.action_mode, ACTION_MODES)
         _fraction("max_ratio", self.max_ratio, 0.0, 1.0, include_high=False)
+        _choice("fill_budget", self.fill_budget, FILL_MODES)
         if not callable(self.reward) and self.reward not in REWARDS:
             raise ConfigError(f"reward must be a callable or one of {tuple(REWARDS)}, got {self.reward!r}")
         _integer("val_size", self.val_size, 1)
