@@ -14,7 +14,9 @@ warm-up                  ``warmup_episodes`` episodes of uniform random actions
                          (``learning_starts = warmup_episodes x episode length``). AMC uses 100;
                          the default here is :data:`DEFAULT_WARMUP_EPISODES` to fit CPU budgets
 exploration              :class:`AMCNoise`: truncated normal around the action, sigma 0.5 of the
-                         action range, x0.95 per episode after the warm-up
+                         action range, decaying after the warm-up to 0.05 at the last of
+                         ``total_episodes`` episodes (AMC's fixed x0.95 per episode when the
+                         episode budget is not given)
 training                 once per episode (``train_freq=(1, "episode")``), one gradient step per
                          transition collected (``gradient_steps=-1``, as AMC updates every step);
                          per-step training costs ~14 s per 1,000 steps on 2 cores instead of ~0.8 s
@@ -109,8 +111,13 @@ class AMCTD3(_AMCMixin, TD3):
         super().__init__(*args, **kwargs)
 
 
-def _off_policy_defaults(env: gym.Env, seed: int | None, warmup_episodes: int, length: int) -> dict[str, Any]:
+def _off_policy_defaults(
+    env: gym.Env, seed: int | None, warmup_episodes: int, length: int, total_episodes: int | None = None
+) -> dict[str, Any]:
     action_dim = int(np.prod(env.action_space.shape))
+    noise = AMCNoise(
+        action_dim, sigma=0.5, decay=0.95, warmup_episodes=warmup_episodes, seed=seed, total_episodes=total_episodes
+    )
     return {
         "learning_rate": 1e-4,
         "buffer_size": 100 * length,
@@ -120,7 +127,7 @@ def _off_policy_defaults(env: gym.Env, seed: int | None, warmup_episodes: int, l
         "gamma": 1.0,
         "train_freq": (1, "episode"),
         "gradient_steps": -1,
-        "action_noise": AMCNoise(action_dim, sigma=0.5, decay=0.95, warmup_episodes=warmup_episodes, seed=seed),
+        "action_noise": noise,
         "replay_buffer_class": SharedRewardReplayBuffer,
         "replay_buffer_kwargs": {"baseline_alpha": 0.5},
         "policy_kwargs": {"net_arch": [300, 300]},
@@ -139,6 +146,7 @@ def make_ddpg(
     seed: int | None = 0,
     warmup_episodes: int = DEFAULT_WARMUP_EPISODES,
     episode_length: int | None = None,
+    total_episodes: int | None = None,
     **overrides: Any,
 ) -> AMCDDPG:
     """AMC's DDPG (see the module docstring for every default).
@@ -148,9 +156,11 @@ def make_ddpg(
         seed: seeds SB3 (torch, numpy, the env, the action space) and the noise. (default: ``0``)
         warmup_episodes: episodes of random actions before learning. (default: ``20``; AMC: 100)
         episode_length: steps per episode; read from the env when ``None``. (default: ``None``)
+        total_episodes: the search's episode budget: the exploration noise then decays to its
+            floor at the last episode (see :class:`AMCNoise`). (default: ``None``: x0.95 per episode)
         **overrides: any argument of :class:`stable_baselines3.DDPG`, or ``critic_learning_rate``.
     """
-    return _make_amc(AMCDDPG, env, seed, warmup_episodes, episode_length, overrides)
+    return _make_amc(AMCDDPG, env, seed, warmup_episodes, episode_length, total_episodes, overrides)
 
 
 def make_td3(
@@ -158,19 +168,22 @@ def make_td3(
     seed: int | None = 0,
     warmup_episodes: int = DEFAULT_WARMUP_EPISODES,
     episode_length: int | None = None,
+    total_episodes: int | None = None,
     **overrides: Any,
 ) -> AMCTD3:
     """TD3 with AMC's settings (twin critics, delayed actor updates, target smoothing on top).
 
     Args: as :func:`make_ddpg`; ``overrides`` go to :class:`stable_baselines3.TD3`.
     """
-    return _make_amc(AMCTD3, env, seed, warmup_episodes, episode_length, overrides)
+    return _make_amc(AMCTD3, env, seed, warmup_episodes, episode_length, total_episodes, overrides)
 
 
-def _make_amc(cls: type, env: Any, seed: int | None, warmup: int, length: int | None, overrides: dict) -> Any:
+def _make_amc(
+    cls: type, env: Any, seed: int | None, warmup: int, length: int | None, total: int | None, overrides: dict
+) -> Any:
     _check_warmup(warmup)
     length = length or steps_per_episode(env)
-    kwargs = {**_off_policy_defaults(env, seed, warmup, length), "critic_learning_rate": 1e-3, **overrides}
+    kwargs = {**_off_policy_defaults(env, seed, warmup, length, total), "critic_learning_rate": 1e-3, **overrides}
     return cls("MlpPolicy", env, **kwargs)
 
 

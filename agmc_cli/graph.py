@@ -10,7 +10,9 @@ from agmc_cli.common import add_data_arguments, add_env_option, print_result
 from agmc_env.embedding import GAEConfig, node_embeddings
 from agmc_env.graph import PRUNABLE_OPS, build_graph
 from agmc_env.embedding.plot import plot_graph
+from agmc_env.embedding.quality import gae_quality
 from agmc_env.models import get_model, get_spec
+from agmc_env.pruning import make_pruning_method
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +22,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Trace a zoo model into its computational graph (nodes: operations, edges: "
         "data flow), train (or load from the cache) the graph auto-encoder that gives each layer "
         "its embedding, and print a summary: node/edge/op counts and the link-prediction AUC/AP "
-        "of the encoder on held-out edges. --plot also draws the graph and a 2-D PCA projection "
+        "of the encoder on held-out edges, and the embedding quality of the prunable units "
+        "(inner channel units): a linear probe of their stage (feature-map resolution) and position, "
+        "how often a unit's nearest neighbour is of its own stage, and the stability over three GAE "
+        "seeds (see agmc_env.embedding.quality). --plot also draws the graph and a 2-D PCA projection "
         "of the conv/linear embeddings coloured by stage (feature-map resolution). The graph "
         "depends on the architecture only: no weights or data are read.",
     )
@@ -46,11 +51,15 @@ def run(args: argparse.Namespace) -> int:
     config = GAEConfig(embedding_dim=args.embedding_dim, epochs=args.epochs, seed=args.seed, variational=args.variational)
     print(f"tracing {args.model} at input size {input_size}", file=sys.stderr)
     start = time.perf_counter()
-    graph = build_graph(get_model(args.model, pretrained=False), input_size)
+    model = get_model(args.model, pretrained=False)
+    graph = build_graph(model, input_size)
     graph_seconds = time.perf_counter() - start
     start = time.perf_counter()
     result = node_embeddings(graph, config, cache_dir=args.cache_dir, use_cache=not args.no_cache)
     embedding_seconds = time.perf_counter() - start
+    units = [u.module_names for u in make_pruning_method("channel", model, input_size).units]
+    seeds = (config.seed, config.seed + 1, config.seed + 2)
+    quality = gae_quality(graph, units, config, seeds, cache_dir=args.cache_dir, use_cache=not args.no_cache)
     ops = graph.op_counts()
     summary = {
         "model": args.model,
@@ -60,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         "prunable_layers": sum(ops.get(op, 0) for op in PRUNABLE_OPS),
         "ops": ops if args.json else ", ".join(f"{op}={count}" for op, count in ops.items()),
         "embedding_dim": config.embedding_dim,
+        "embedding_quality": quality.to_dict(3) if args.json else _quality_line(quality.to_dict(3)),
         "gae_auc": round(result.auc, 4),
         "gae_ap": round(result.ap, 4),
         "from_cache": result.from_cache,
@@ -71,3 +81,12 @@ def run(args: argparse.Namespace) -> int:
         summary["plot"] = str(args.plot)
     print_result(summary, args.json)
     return 0
+
+
+def _quality_line(figures: dict) -> str:
+    """The unit-embedding probes in one line (seeds: this one and the next two)."""
+    return (
+        f"{figures['units']} units in {figures['stages']} stages: stage probe {figures['stage_probe_accuracy']}, "
+        f"same-stage neighbour {figures['same_stage_nn_rate']}, stage separation {figures['stage_separation']}, "
+        f"seed stability {figures['seed_stability']}, position R2 {figures['position_probe_r2']}"
+    )

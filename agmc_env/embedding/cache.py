@@ -23,7 +23,7 @@ from agmc_env.embedding.gae import EmbeddingResult, GAEConfig, train_gae
 from agmc_env.graph import ModelGraph
 from agmc_env.paths import cache_dir as _cache_root
 
-CACHE_FORMAT = 1  # bump when the stored content or the training procedure changes
+CACHE_FORMAT = 2  # bump when the stored content or the training procedure changes (2: structural features)
 _SUBDIR = "embeddings"
 
 

@@ -1,7 +1,10 @@
 """Graph auto-encoder over a model graph: a GCN encoder and PyG's inner-product decoder.
 
 Trained to reconstruct the (undirected) edges of the graph with ``recon_loss`` and negative
-sampling, as in AGMC. A fraction of the edges is held out (``RandomLinkSplit``) to report the
+sampling, as in AGMC, and optionally (``feature_weight > 0``) the node features too, through a
+linear decoder from the embedding (an attributed graph auto-encoder): the edge loss alone rewards
+embeddings that tell neighbours apart, the feature loss keeps what a node is (its channels,
+resolution, cost), which is what a pruning agent reads. A fraction of the edges is held out (``RandomLinkSplit``) to report the
 link-prediction AUC and AP, so a user can see the encoder learned the structure. The final node
 embeddings are computed in ``eval()`` mode (the mean for a VGAE) over all edges.
 """
@@ -34,22 +37,26 @@ class GAEConfig:
     """Hyper-parameters of the graph auto-encoder (all part of the cache key).
 
     Attributes:
-        embedding_dim: size of a node embedding (30 as in AGMC).
+        embedding_dim: size of a node embedding (AGMC: 30; 8 here, enough for the structural
+            features of :mod:`agmc_env.graph.features` and more stable across seeds).
         hidden_dim: width of the first GCN layer.
         epochs: full-batch Adam steps.
         lr: Adam learning rate.
         variational: train a VGAE (adds the KL term) instead of a GAE.
         seed: seeds the weights, the held-out edges and the negative samples.
         test_fraction: share of the edges held out to measure link prediction.
+        feature_weight: weight of the node-feature reconstruction loss (mean squared error of a
+            linear decoder) next to the edge loss; 0 trains on edges alone, as AGMC.
     """
 
-    embedding_dim: int = 30
+    embedding_dim: int = 8
     hidden_dim: int = 64
     epochs: int = 200
     lr: float = 0.01
     variational: bool = False
     seed: int = 0
     test_fraction: float = 0.1
+    feature_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("embedding_dim", "hidden_dim", "epochs"):
@@ -59,6 +66,8 @@ class GAEConfig:
             raise ConfigError(f"lr must be a positive finite float, got {self.lr!r}")
         if not 0.0 <= self.test_fraction < 1.0:
             raise ConfigError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
+        if not (self.feature_weight >= 0 and math.isfinite(self.feature_weight)):
+            raise ConfigError(f"feature_weight must be a finite float >= 0, got {self.feature_weight!r}")
 
 
 @dataclass
@@ -136,7 +145,8 @@ def train_gae(graph: ModelGraph, config: GAEConfig = GAEConfig()) -> EmbeddingRe
         encoder = GCNEncoder(data.num_features, config.hidden_dim, config.embedding_dim, config.variational)
         model = VGAE(encoder) if config.variational else GAE(encoder)
         model.reset_parameters()
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        feature_decoder = nn.Linear(config.embedding_dim, data.num_features)
+        optimizer = torch.optim.Adam([*model.parameters(), *feature_decoder.parameters()], lr=config.lr)
         positives = train_data.pos_edge_label_index
         for _ in range(config.epochs):
             model.train()
@@ -145,6 +155,8 @@ def train_gae(graph: ModelGraph, config: GAEConfig = GAEConfig()) -> EmbeddingRe
             loss = model.recon_loss(z, positives)
             if config.variational:
                 loss = loss + model.kl_loss() / num_nodes
+            if config.feature_weight > 0:
+                loss = loss + config.feature_weight * nn.functional.mse_loss(feature_decoder(z), train_data.x)
             loss.backward()
             optimizer.step()
 

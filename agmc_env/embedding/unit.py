@@ -17,6 +17,7 @@ from agmc_env.embedding.gae import EmbeddingResult
 from agmc_env.graph import ModelGraph
 
 # Columns of rule_unit_features, in order.
+_CONSTANT_TOLERANCE = 1e-6
 RULE_FEATURES = ("index", "in_channels", "out_channels", "feature_map_size", "stride", "kernel", "macs")
 
 
@@ -44,12 +45,13 @@ def unit_embeddings(
     result: EmbeddingResult | torch.Tensor,
     unit_module_names: Sequence[Sequence[str]],
 ) -> np.ndarray:
-    """The learned embedding of each prunable unit, bounded in [-1, 1].
+    """The learned embedding of each prunable unit, min-max scaled to [-1, 1] per dimension.
 
-    A unit's vector is the mean of its nodes' embeddings. Each dimension is then divided by its
-    largest absolute value over the given units, so every entry lies in [-1, 1] (the extreme unit
-    of each dimension reaches +-1; an all-zero dimension stays 0). Directions and relative
-    distances between units are kept, unlike a squashing ``tanh``.
+    A unit's vector is the mean of its nodes' embeddings. Each dimension is then mapped linearly
+    onto [-1, 1] over the given units (its smallest value to -1, its largest to +1; a constant
+    dimension becomes 0), as the rule-based features are scaled onto [0, 1]: a dimension whose
+    values differ little between units but sit far from 0 would otherwise reach the agent as an
+    almost constant input. Relative distances along each dimension are kept, unlike a ``tanh``.
 
     Args:
         graph: the graph the embeddings were trained on.
@@ -64,9 +66,19 @@ def unit_embeddings(
         raise ConfigError(f"embeddings must be [{graph.num_nodes}, dim], got {tuple(embeddings.shape)}")
     nodes = embeddings.detach().cpu().double().numpy()
     vectors = np.stack([nodes[indices].mean(axis=0) for indices in _unit_nodes(graph, unit_module_names)])
-    scale = np.abs(vectors).max(axis=0)
-    vectors = np.divide(vectors, scale, out=np.zeros_like(vectors), where=scale > 0)
-    return np.clip(vectors, -1.0, 1.0).astype(np.float32)
+    return _to_unit_interval(vectors, -1.0).astype(np.float32)
+
+
+def _to_unit_interval(table: np.ndarray, low: float) -> np.ndarray:
+    """Each column mapped linearly onto ``[low, 1]``; a constant column becomes 0.
+
+    A column whose spread is float round-off (below 1e-6 of its largest magnitude, or of 1) counts
+    as constant, so the scaling never blows noise up to the full range.
+    """
+    smallest, span = table.min(axis=0), np.ptp(table, axis=0)
+    varies = span > _CONSTANT_TOLERANCE * np.maximum(1.0, np.abs(table).max(axis=0))
+    scaled = np.divide(table - smallest, span, out=np.full_like(table, -low / (1.0 - low)), where=varies)
+    return np.clip(low + (1.0 - low) * scaled, low, 1.0)
 
 
 def rule_unit_features(graph: ModelGraph, unit_module_names: Sequence[Sequence[str]]) -> np.ndarray:
@@ -86,7 +98,4 @@ def rule_unit_features(graph: ModelGraph, unit_module_names: Sequence[Sequence[s
         root = graph.nodes[indices[0]]
         macs = sum(graph.nodes[i].macs for i in indices)
         rows.append([position, root.in_channels, root.out_channels, root.in_spatial, root.stride, root.kernel, macs])
-    table = np.asarray(rows, dtype=np.float64)
-    low, span = table.min(axis=0), np.ptp(table, axis=0)
-    table = np.divide(table - low, span, out=np.zeros_like(table), where=span > 0)
-    return table.astype(np.float32)
+    return _to_unit_interval(np.asarray(rows, dtype=np.float64), 0.0).astype(np.float32)

@@ -32,6 +32,7 @@ EMBEDDINGS = ("gnn", "rule")
 OBSERVATIONS = ("vector", "graph")
 ACTION_MODES = ("per_layer", "one_shot")
 RENDER_MODES = ("ansi", "rgb_array")
+FILL_MODES = ("none", "give_back", "two_sided")  # see agmc_env.pruning.budget
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The paper's CIFAR-10 settings (AGMC Table 1: ResNet-56 at 50 % FLOPs).
@@ -97,6 +98,12 @@ class EnvConfig:
     observation: str = _option("vector", "one unit's features, or the whole graph", OneOf(OBSERVATIONS))
     action_mode: str = _option("per_layer", "one ratio per step, or all ratios in one step", OneOf(ACTION_MODES))
     max_ratio: float = _option(0.8, "largest pruning ratio of a unit", Fraction(0.0, 1.0))
+    fill_budget: str = _option(
+        "none",
+        "after the last unit, give unused budget back (give_back: scale the ratios down, then the cheapest "
+        "channels) or cap every ratio so the budget is met exactly (two_sided); none: AMC's one-sided wall",
+        OneOf(FILL_MODES),
+    )
     reward: str | Callable[..., Any] = _option(
         "accuracy", "reward of the pruned model", NameOr(tuple(REWARDS), callable, "a callable")
     )

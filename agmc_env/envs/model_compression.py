@@ -54,14 +54,14 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     ## Observation Space
 
     `observation="vector"` (default): `Box(-1, 1, (d + 4,), float32)`: the current unit's static
-    features (`d` = 30 for the learned GNN embedding, AMC's rule-based features with
+    features (`d` = 8 for the learned GNN embedding, AMC's rule-based features with
     `embedding="rule"`) followed by the dynamic state, each in `[0, 1]`:
 
     | Num | Observation       | Meaning                                                          |
     |-----|-------------------|------------------------------------------------------------------|
     | d   | position          | units decided / units                                            |
     | d+1 | removed           | cost removed so far, fraction of the original cost of the target |
-    | d+2 | to remove         | cost still to remove to meet the budget, same unit               |
+    | d+2 | rest              | cost the later units still hold (AMC's "rest"), same unit        |
     | d+3 | previous ratio    | the ratio applied to the previous unit                           |
 
     With `action_mode="one_shot"` all units' features are concatenated: `(U * d + 4,)`.
@@ -93,7 +93,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     Terminated after the last unit (one step per unit; a single step with `action_mode="one_shot"`).
     Never truncated by the env itself. The final `info` holds `ratios`, `kept_macs`, `kept_flops`,
     `kept_flops_fraction`, `kept_params`, `kept_params_fraction`, `accuracy`, `reward`, the
-    `reward_*` terms, `reward_cached` (the pruned shape, i.e. the kept-channel vector, was scored
+    `reward_*` terms, `policy_ratios` (the ratios as decided, before `fill_budget` changes them;
+    `ratios` are those pruned), `budget_filled` (the fraction of the target cost given back),
+    `reward_cached` (the pruned shape, i.e. the kept-channel vector, was scored
     before in this env and its accuracy reused: exact, the env being deterministic), and the
     evaluation's resolved `precision` and `batch_size` (also `env.unwrapped.precision` and
     `env.unwrapped.batch_size`). `early_stopped` is true when the episode asked for early stopping
@@ -150,6 +152,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `observation`      | `"vector"`   | `"vector"`, `"graph"`                                            |
     | `action_mode`      | `"per_layer"`| `"per_layer"`, `"one_shot"`                                      |
     | `max_ratio`        | `0.8`        | largest pruning ratio, in `(0, 1)`                               |
+    | `fill_budget`      | `"none"`     | `"none"` (AMC's one-sided wall), `"give_back"` (unused budget    |
+    |                    |              | returned after the last unit), `"two_sided"` (wall from above)   |
     | `reward`           | `"accuracy"` | a name of `agmc_env.envs.REWARDS` or a callable                  |
     | `val_size`         | `1000`       | images of the search split scored for the reward                 |
     | `split_seed`       | `0`          | seed of the data splits                                          |
@@ -167,7 +171,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
 
     ## Version History
 
-    * v0: Initial version.
+    * v0: Initial version. Since issue 11: the dynamic state's third entry is AMC's "rest"
+      (was: cost still to remove), the GNN embedding has 8 structural dimensions (was: 30 with
+      depth waves), and `fill_budget` was added.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
@@ -197,7 +203,11 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self._units = tuple(self._method.units)
         self._cost_model = self._method.cost_model
         self._budget_wall = BudgetWall(
-            self.cost_model, target=self.config.target, preserve=self.config.preserve, max_ratio=self.config.max_ratio
+            self.cost_model,
+            target=self.config.target,
+            preserve=self.config.preserve,
+            max_ratio=self.config.max_ratio,
+            two_sided=self.config.fill_budget == "two_sided",
         )
         self._observation = make_observation(
             self.config.observation,
@@ -248,15 +258,19 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     def _target(self, cost: Cost) -> int:
         return cost.macs if self.config.target == "flops" else cost.params
 
-    def _state(self) -> EpisodeState:
+    def _kept_fraction(self) -> float:
+        """Kept fraction of the target cost with the ratios decided so far (the rest unpruned)."""
         assert self._ratios is not None
         decided = self._ratios + [0.0] * (len(self.units) - len(self._ratios))
-        kept = self._target(self.cost_model.cost(decided)) / self._target(self.cost_model.base)
+        return self._target(self.cost_model.cost(decided)) / self._target(self.cost_model.base)
+
+    def _state(self) -> EpisodeState:
+        assert self._ratios is not None
         return EpisodeState(
             position=len(self._ratios),
             num_units=len(self.units),
-            removed=1.0 - kept,
-            to_remove=max(0.0, kept - self.config.preserve),
+            removed=1.0 - self._kept_fraction(),
+            rest=self.budget_wall.rest_fraction(self._ratios),
             previous_ratio=self._ratios[-1] if self._ratios else 0.0,
         )
 
@@ -277,13 +291,13 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         try:
             values = np.asarray(action, dtype=np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"action must be numeric with shape {self.action_space.shape}, got {action!r}") from error
+            raise ConfigError(f"action must be numeric with shape {self.action_space.shape}, got {action!r}") from error
         width = self.action_space.shape[0]
         if values.shape != (width,) and not (width == 1 and values.shape in ((), (1, 1))):
-            raise ValueError(f"action must have shape {self.action_space.shape}, got {values.shape}")
+            raise ConfigError(f"action must have shape {self.action_space.shape}, got {values.shape}")
         values = values.reshape(width)
         if not np.isfinite(values).all():
-            raise ValueError(f"action must be finite, got {values.tolist()}")
+            raise ConfigError(f"action must be finite, got {values.tolist()}")
         return np.clip(values, -1.0, 1.0)
 
     def _decide(self, value: float) -> float:
@@ -302,7 +316,15 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         for value in self._check_action(action):
             ratio = self._decide(float(value))
         terminated = len(self._ratios) == len(self.units)
-        reward, info = (self._finish() if terminated else (0.0, {"ratio": ratio}))
+        if not terminated:
+            return self._observation.observe(self._state()), 0.0, False, False, {"ratio": ratio}
+        chosen, kept_before = list(self._ratios), self._kept_fraction()
+        if self.config.fill_budget == "give_back":
+            self._ratios = self.budget_wall.fill(self._ratios)
+        reward, info = self._finish()
+        filled = {"policy_ratios": chosen, "budget_filled": self._kept_fraction() - kept_before}
+        info.update(filled)
+        self.last_info.update(filled)
         return self._observation.observe(self._state()), reward, terminated, False, info
 
     @property
@@ -389,7 +411,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         if self.pruned_model is None:
             raise RuntimeError("no pruned model yet: finish an episode (step until terminated) first")
         if not isinstance(self.config.model, str):
-            raise ValueError(
+            raise ConfigError(
                 "save_pruned rebuilds models from the zoo and cannot describe a user nn.Module; "
                 "save env.unwrapped.pruned_model yourself (e.g. torch.save(model.state_dict(), ...))"
             )
@@ -404,8 +426,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
 
     def _policy_view(self) -> PolicyView:
         ratios = list(self._ratios or [])
-        decided = ratios + [0.0] * (len(self.units) - len(ratios))
-        kept = self._target(self.cost_model.cost(decided)) / self._target(self.cost_model.base)
+        kept = self._kept_fraction() if self._ratios is not None else 1.0
         return PolicyView(
             names=[u.name for u in self.units],
             channels=[u.channels for u in self.units],

@@ -9,8 +9,10 @@ Each has ``space()`` (built once) and ``observe(state)`` (called every step):
   own GNN (SB3 handles a ``Dict`` of ``Box``es; it rejects ``spaces.Graph``).
 
 The dynamic state (AMC's) is four numbers in [0, 1]: position (units done / units), cost removed
-so far, cost still to remove to reach the budget (both as fractions of the original cost of the
-target, FLOPs or params), and the previous ratio.
+so far, AMC's "rest": the cost the units after the current one still hold (both as fractions of
+the original cost of the target, FLOPs or params), and the previous ratio. (The first version had
+the cost still to remove instead of "rest"; with the budget fixed it is ``removed`` mirrored, so it
+told the agent nothing new.)
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 from gymnasium import spaces
 
-DYNAMIC_FEATURES = ("position", "removed", "to_remove", "previous_ratio")
+DYNAMIC_FEATURES = ("position", "removed", "rest", "previous_ratio")
 
 
 @dataclass(frozen=True)
@@ -32,18 +34,19 @@ class EpisodeState:
         position: index of the unit to decide next (``num_units`` once the episode is over).
         num_units: prunable units of the model.
         removed: cost removed so far, as a fraction of the original cost.
-        to_remove: cost still to remove to meet the budget, as a fraction of the original cost.
+        rest: cost the units after the current one still hold (what pruning them entirely would
+            remove), as a fraction of the original cost.
         previous_ratio: the last applied pruning ratio (0 at the start).
     """
 
     position: int
     num_units: int
     removed: float
-    to_remove: float
+    rest: float
     previous_ratio: float
 
     def dynamic(self) -> np.ndarray:
-        values = (self.position / self.num_units, self.removed, self.to_remove, self.previous_ratio)
+        values = (self.position / self.num_units, self.removed, self.rest, self.previous_ratio)
         return np.clip(np.asarray(values, dtype=np.float32), 0.0, 1.0)
 
 

@@ -1,21 +1,34 @@
 """The fixed operation vocabulary and the per-node features of a model graph.
 
-Feature vector of a node (``NUM_FEATURES`` = 21 floats, in this order):
+The features describe what a node *is* in the network's structure, not where it sits in the chain:
+two convs of the same shape in the same stage get the same row, so a graph encoder gives the
+repeated blocks of a stage alike embeddings and different stages different ones (what decides a
+budgeted search is how pruning is split between stages). The unit's position is part of the env's
+dynamic state already.
+
+Feature vector of a node (:data:`NUM_FEATURES` = 24 floats, in this order, :data:`FEATURE_NAMES`):
 
 - one-hot operation type over :data:`OPS` (11);
 - ``log2(1 + v) / 16`` of in channels, out channels, kernel size, stride, groups, input spatial
   size and output spatial size (7). Spatial sizes are ``H * W`` (1 for flat tensors), kernel and
-  stride the largest side (3 for 3x3; 1 for ops without them), read from the module's attributes. Dividing by 16 keeps values of
-  real networks (up to 2**16 pixels or channels) in about [0, 1];
-- the node's share of the model's MACs (conv + linear, read from the model's
-  :class:`~agmc_env.layer_table.LayerTable`, as :mod:`agmc_env.cost` counts them) and of its
-  parameters (2);
+  stride the largest side (3 for 3x3; 1 for ops without them), read from the module's attributes.
+  Dividing by 16 keeps values of real networks (up to 2**16 pixels or channels) in about [0, 1];
+- the change the node makes: ``log2(out / in)`` of the channels and of the spatial size, divided by
+  4 and clipped to [-1, 1] (a stride-2 conv gives -0.5 for its resolution, a 6x expansion 0.65) (2);
+- the node's MACs and parameters relative to the average conv/linear layer of the model,
+  ``log2(1 + share * L)`` with ``L`` the number of conv/linear nodes (an average layer gets 1; a
+  layer with 4x the average MACs 2.3), so the figure does not shrink with the depth of the model.
+  MACs are read from the model's :class:`~agmc_env.layer_table.LayerTable`, as
+  :mod:`agmc_env.cost` counts them (2);
 - a prunable flag: 1 for conv and linear layers, whose output channels can be cut (1);
-- where the node sits: its relative depth ``d`` in [0, 1] (longest path from the input, divided by
-  the longest path of the graph) and ``sin(2 pi f d), cos(2 pi f d)`` for ``f`` in
-  :data:`DEPTH_FREQUENCIES` (1 + 10). Without them, the repeated blocks of a network are
-  indistinguishable to a GCN: every conv of a stage would get the same embedding, and held-out
-  edges could not be told from non-edges.
+- a residual-branch flag: 1 when a skip connection bypasses the node, i.e. some path from the
+  input to the output avoids it (1).
+
+``depth_encoding=True`` appends the encoding of the first version (AGMC-style "where in the chain"):
+relative depth ``d`` in [0, 1] (longest path from the input over the longest path of the graph) and
+``sin(2 pi f d), cos(2 pi f d)`` for ``f`` in :data:`DEPTH_FREQUENCIES` (1 + 10 columns). It makes
+every node distinguishable, which helps link prediction and hurts what the agent needs: embeddings
+of it are close to random codes of the depth (see :mod:`agmc_env.embedding.quality`).
 """
 
 from __future__ import annotations
@@ -33,10 +46,16 @@ OPS = (
     "add", "concat", "flatten", "mul", "other",
 )  # fmt: skip
 _SCALARS = ("in_channels", "out_channels", "kernel", "stride", "groups", "in_spatial", "out_spatial")
+FEATURE_NAMES = (
+    *(f"op_{op}" for op in OPS), *(f"log_{name}" for name in _SCALARS), "channel_change", "spatial_change",
+    "relative_macs", "relative_params", "prunable", "residual_branch",
+)  # fmt: skip
+NUM_FEATURES = len(FEATURE_NAMES)
 DEPTH_FREQUENCIES = (1, 2, 4, 8, 16)
-NUM_FEATURES = len(OPS) + len(_SCALARS) + 3 + 1 + 2 * len(DEPTH_FREQUENCIES)
+DEPTH_FEATURE_NAMES = ("depth", *(f"{f}_{k}" for k in DEPTH_FREQUENCIES for f in ("sin", "cos")))
 PRUNABLE_OPS = ("conv", "depthwise_conv", "linear")
 _LOG_SCALE = 16.0
+_CHANGE_SCALE = 4.0
 
 _FUNCTIONS = {
     "activation": {
@@ -76,6 +95,7 @@ class NodeInfo:
         macs: multiply-accumulates for one input (conv and linear only, else 0).
         params: parameters of the node's module (0 for functions).
         depth: longest path from the input (the first operation has depth 0).
+        residual_branch: a skip connection bypasses the node (see :func:`bypassed_nodes`).
     """
 
     op: str
@@ -91,6 +111,7 @@ class NodeInfo:
     macs: int
     params: int
     depth: int
+    residual_branch: bool = False
 
 
 def classify(node: fx.Node, module: nn.Module | None) -> str:
@@ -174,16 +195,54 @@ def node_info(node: fx.Node, module: nn.Module | None, op: str, depth: int, macs
     )
 
 
-def feature_matrix(infos: list[NodeInfo], total_params: int) -> torch.Tensor:
-    """The ``[N, NUM_FEATURES]`` float32 node-feature matrix described in the module docstring."""
+def bypassed_nodes(num_nodes: int, edges: list[tuple[int, int]]) -> list[bool]:
+    """Which nodes of a DAG, numbered in topological order, some input-to-output path avoids.
+
+    A path avoids node ``v`` exactly when it uses an edge ``a -> b`` with ``a < v < b`` (every path
+    runs through increasing numbers), so the nodes strictly inside an edge's span are bypassed: the
+    block-internal layers of a residual block, not the layers every input passes through.
+    """
+    starts = [0] * (num_nodes + 1)
+    for source, target in edges:
+        if target > source + 1:
+            starts[source + 1] += 1
+            starts[target] -= 1
+    covered, running = [], 0
+    for node in range(num_nodes):
+        running += starts[node]
+        covered.append(running > 0)
+    return covered
+
+
+def _log_change(before: int, after: int) -> float:
+    if before <= 0 or after <= 0:
+        return 0.0
+    return max(-1.0, min(1.0, math.log2(after / before) / _CHANGE_SCALE))
+
+
+def _relative(value: int, total: int, layers: int) -> float:
+    return math.log2(1 + value / total * layers) if total else 0.0
+
+
+def feature_matrix(infos: list[NodeInfo], total_params: int, depth_encoding: bool = False) -> torch.Tensor:
+    """The ``[N, F]`` float32 node-feature matrix described in the module docstring.
+
+    ``F`` is :data:`NUM_FEATURES`, plus ``len(DEPTH_FEATURE_NAMES)`` with ``depth_encoding``.
+    """
     total_macs = sum(info.macs for info in infos)
+    layers = sum(info.op in PRUNABLE_OPS for info in infos)
     max_depth = max((info.depth for info in infos), default=0)
     rows = []
     for info in infos:
         one_hot = [1.0 if info.op == op else 0.0 for op in OPS]
         scalars = [math.log2(1 + getattr(info, name)) / _LOG_SCALE for name in _SCALARS]
-        shares = [info.macs / total_macs if total_macs else 0.0, info.params / total_params if total_params else 0.0]
-        depth = info.depth / max_depth if max_depth else 0.0
-        waves = [f(2 * math.pi * k * depth) for k in DEPTH_FREQUENCIES for f in (math.sin, math.cos)]
-        rows.append(one_hot + scalars + shares + [1.0 if info.op in PRUNABLE_OPS else 0.0, depth] + waves)
-    return torch.tensor(rows, dtype=torch.float32).reshape(len(infos), NUM_FEATURES)
+        changes = [_log_change(info.in_channels, info.out_channels), _log_change(info.in_spatial, info.out_spatial)]
+        shares = [_relative(info.macs, total_macs, layers), _relative(info.params, total_params, layers)]
+        flags = [float(info.op in PRUNABLE_OPS), float(info.residual_branch)]
+        row = one_hot + scalars + changes + shares + flags
+        if depth_encoding:
+            depth = info.depth / max_depth if max_depth else 0.0
+            row += [depth] + [f(2 * math.pi * k * depth) for k in DEPTH_FREQUENCIES for f in (math.sin, math.cos)]
+        rows.append(row)
+    width = NUM_FEATURES + (len(DEPTH_FEATURE_NAMES) if depth_encoding else 0)
+    return torch.tensor(rows, dtype=torch.float32).reshape(len(infos), width)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import fx, nn
@@ -25,7 +25,7 @@ from torch.fx.passes.shape_prop import TensorMetadata
 from torch_geometric.data import Data
 
 from agmc_env.errors import ConfigError
-from agmc_env.graph.features import NodeInfo, classify, feature_matrix, node_info
+from agmc_env.graph.features import NodeInfo, bypassed_nodes, classify, feature_matrix, node_info
 from agmc_env.graph.tracing import GraphTraceError, trace_model
 from agmc_env.layer_table import LAYER_TYPES, LayerTable, describe_layers
 
@@ -35,7 +35,7 @@ class ModelGraph:
     """The computational graph of a model.
 
     Attributes:
-        data: ``x`` ``[N, NUM_FEATURES]`` float32 node features, ``edge_index`` ``[2, E]`` int64
+        data: ``x`` ``[N, F]`` float32 node features (see :mod:`agmc_env.graph.features`), ``edge_index`` ``[2, E]`` int64
             directed data-flow edges.
         node_names: the qualified module name for module calls (``"layer1.0.conv1"``; a module
             called twice gets ``"name:1"`` for its second call), else the fx node name.
@@ -96,7 +96,9 @@ def _layer_macs(layers: LayerTable) -> dict[str, list[int]]:
     return macs
 
 
-def build_graph(model: nn.Module, input_size: tuple[int, ...], layers: LayerTable | None = None) -> ModelGraph:
+def build_graph(
+    model: nn.Module, input_size: tuple[int, ...], layers: LayerTable | None = None, depth_encoding: bool = False
+) -> ModelGraph:
     """Trace ``model`` into a :class:`ModelGraph`.
 
     Args:
@@ -104,6 +106,8 @@ def build_graph(model: nn.Module, input_size: tuple[int, ...], layers: LayerTabl
         input_size: ``(C, H, W)`` of one input, e.g. ``(3, 32, 32)`` for CIFAR-10.
         layers: the model's :func:`~agmc_env.layer_table.describe_layers` table, if already built;
             the nodes' MACs come from it. (default: ``None``: described here)
+        depth_encoding: append the depth columns of the first feature version (see
+            :mod:`agmc_env.graph.features`), for comparisons. (default: ``False``)
 
     Raises:
         ConfigError: if ``input_size`` is not a tuple of positive ints.
@@ -150,7 +154,8 @@ def build_graph(model: nn.Module, input_size: tuple[int, ...], layers: LayerTabl
             module_to_node.setdefault(node.target, index[node])
         edges += [(source, index[node]) for source in sources]
 
+    infos = [replace(info, residual_branch=bypassed) for info, bypassed in zip(infos, bypassed_nodes(len(infos), edges))]
     total_params = sum(p.numel() for p in model.parameters())
     edge_index = torch.tensor(edges, dtype=torch.long).reshape(-1, 2).t().contiguous()
-    data = Data(x=feature_matrix(infos, total_params), edge_index=edge_index, num_nodes=len(names))
+    data = Data(x=feature_matrix(infos, total_params, depth_encoding), edge_index=edge_index, num_nodes=len(names))
     return ModelGraph(data, names, [info.op for info in infos], module_to_node, infos)

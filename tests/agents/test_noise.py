@@ -58,8 +58,33 @@ def test_state_round_trip_is_json_safe_and_replays_the_stream() -> None:
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"sigma": 0}, "sigma"), ({"decay": 1.5}, "decay"), ({"warmup_episodes": -1}, "warmup"), ({"low": 1}, "low")],
+    [
+        ({"sigma": 0}, "sigma"), ({"decay": 1.5}, "decay"), ({"warmup_episodes": -1}, "warmup"), ({"low": 1}, "low"),
+        ({"total_episodes": 0}, "total_episodes"), ({"total_episodes": 10, "final_sigma": 0.9}, "final_sigma"),
+    ],  # fmt: skip
 )
 def test_bad_arguments_name_the_parameter(kwargs: dict, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         AMCNoise(**kwargs)
+
+
+@pytest.mark.parametrize("total, warmup", [(30, 10), (300, 20), (12, 10)])
+def test_decay_reaches_the_floor_at_the_last_episode(total: int, warmup: int) -> None:
+    noise = AMCNoise(sigma=0.5, warmup_episodes=warmup, total_episodes=total, final_sigma=0.05, seed=0)
+    widths = []
+    for episode in range(total + 5):
+        noise.episodes = episode  # SB3's episode counter, as the agents set it
+        widths.append(noise.sigma)
+    assert widths[warmup] == pytest.approx(0.5)
+    assert widths[total - 1] == pytest.approx(0.05)
+    assert all(a >= b for a, b in zip(widths, widths[1:])) and min(widths) == pytest.approx(0.05)
+
+
+def test_decay_survives_a_resume() -> None:
+    """The decay comes from the constructor and the episode count from the checkpointed state."""
+    noise = AMCNoise(warmup_episodes=2, total_episodes=40, seed=1)
+    for _ in range(12):
+        _episode(noise)
+    resumed = AMCNoise(warmup_episodes=2, total_episodes=40, seed=5)
+    resumed.load_state_dict(json.loads(json.dumps(noise.state_dict())))
+    assert resumed.sigma == noise.sigma < 0.5

@@ -64,15 +64,26 @@ def test_unit_embeddings_shape_and_bounds(graph, tmp_path) -> None:
     result = node_embeddings(graph, CONFIG, cache_dir=tmp_path)
     units = _conv_units(graph) + [("layer1.0.conv2", "layer1.1.conv2")]  # a coupled group too
     vectors = unit_embeddings(graph, result, units)
-    assert vectors.shape == (len(units), 30) and vectors.dtype == np.float32
+    assert vectors.shape == (len(units), CONFIG.embedding_dim) and vectors.dtype == np.float32
     assert np.isfinite(vectors).all() and vectors.min() >= -1.0 and vectors.max() <= 1.0
-    assert np.allclose(np.abs(vectors).max(axis=0), 1.0)
-    # A unit is the mean of its nodes, then every dimension is divided by its max |value| over units.
+    # A unit is the mean of its nodes, then every dimension is mapped onto [-1, 1] over the units.
     nodes = result.embeddings.double().numpy()
     means = np.stack([nodes[[graph.module_to_node[n] for n in unit]].mean(0) for unit in units])
-    assert np.allclose(vectors, means / np.abs(means).max(0), atol=1e-6)
-    index = units.index(("layer1.0.conv2",))
-    assert not np.allclose(vectors[index], vectors[index + 2])  # repeated blocks stay distinguishable
+    low, high = means.min(0), means.max(0)
+    assert np.allclose(vectors, 2 * (means - low) / (high - low) - 1, atol=1e-5)
+    assert np.allclose(vectors.min(0), -1.0) and np.allclose(vectors.max(0), 1.0)
+
+
+def test_unit_embeddings_keep_round_off_constant(graph) -> None:
+    """A dimension that differs between units only by float round-off is not blown up to [-1, 1]."""
+    units = [("layer1.0.conv1",), ("layer1.1.conv1",), ("layer2.0.conv1",)]
+    embeddings = torch.zeros(graph.num_nodes, 2)
+    embeddings[:, 0] = 5.0
+    embeddings[graph.module_to_node["layer1.1.conv1"], 0] = 5.0 + 1e-6
+    embeddings[graph.module_to_node["layer2.0.conv1"], 1] = 3.0
+    vectors = unit_embeddings(graph, embeddings, units)
+    assert np.array_equal(vectors[:, 0], np.zeros(3, np.float32))
+    assert vectors[:, 1].tolist() == [-1.0, -1.0, 1.0]
 
 
 def test_rule_features(graph) -> None:

@@ -22,7 +22,7 @@ def resnet20_graph():
 
 def test_shape_and_finite(resnet20_graph) -> None:
     result = train_gae(resnet20_graph, GAEConfig(epochs=50))
-    assert result.embeddings.shape == (resnet20_graph.num_nodes, 30)
+    assert result.embeddings.shape == (resnet20_graph.num_nodes, GAEConfig().embedding_dim)
     assert result.embeddings.dtype == torch.float32 and torch.isfinite(result.embeddings).all()
     assert 0.0 <= result.auc <= 1.0 and 0.0 <= result.ap <= 1.0 and not result.from_cache
 
@@ -48,15 +48,21 @@ def test_variational_is_deterministic_in_eval(resnet20_graph) -> None:
     assert torch.equal(first.embeddings, second.embeddings)
 
 
-def test_resnet56_link_prediction_beats_chance() -> None:
-    graph = build_graph(get_model("resnet56", pretrained=False), (3, 32, 32))
-    result = train_gae(graph)
+def test_resnet56_link_prediction_beats_chance_with_depth_encoding() -> None:
+    """The encoder learns the edges when nodes are told apart by depth (the first feature version).
+
+    The structural default makes the repeated blocks of a stage alike on purpose, which costs link
+    prediction (AUC near 0.5-0.7 on ResNet-56): the AUC is a secondary figure now, see
+    ``tests/embedding/test_quality.py`` for what the agent needs.
+    """
+    graph = build_graph(get_model("resnet56", pretrained=False), (3, 32, 32), depth_encoding=True)
+    result = train_gae(graph, GAEConfig(embedding_dim=30))
     assert result.auc > 0.75 and result.ap > 0.7
 
 
 def test_tiny_graph_without_held_out_edges(tiny_cnn: nn.Module) -> None:
     result = train_gae(build_graph(tiny_cnn, (3, 32, 32)), GAEConfig(epochs=5, test_fraction=0.0))
-    assert math.isnan(result.auc) and result.embeddings.shape == (13, 30)
+    assert math.isnan(result.auc) and result.embeddings.shape == (13, GAEConfig().embedding_dim)
 
 
 @pytest.mark.parametrize(

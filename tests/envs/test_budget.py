@@ -58,3 +58,32 @@ def test_real_resnet20_extremes(value: float) -> None:
     assert info["kept_flops_fraction"] <= 0.5 + 1e-9
     counted = count_cost(env.unwrapped.pruned_model.cpu(), (3, 32, 32))
     assert (counted.macs, counted.params) == (info["kept_macs"], info["kept_params"])
+
+
+@pytest.mark.parametrize("fill_budget", ["give_back", "two_sided"])
+def test_filled_episodes_end_near_the_budget(fill_budget: str, fast: dict) -> None:
+    """Actions that over-prune: the one-sided wall ends far below the budget, both fills near it."""
+    infos = {}
+    for mode in ("none", fill_budget):
+        env = gym.make(ENV_ID, **fast, fill_budget=mode, disable_env_checker=True)
+        env.reset(seed=0)
+        terminated = False
+        while not terminated:
+            _, _, terminated, _, infos[mode] = env.step(np.array([1.0], np.float32))
+    assert infos["none"]["kept_flops_fraction"] < 0.4 and infos["none"]["budget_filled"] == 0.0
+    filled = infos[fill_budget]
+    assert 0.45 < filled["kept_flops_fraction"] <= 0.5
+    if fill_budget == "give_back":
+        assert filled["policy_ratios"] == infos["none"]["ratios"] != filled["ratios"]
+        assert filled["budget_filled"] == pytest.approx(filled["kept_flops_fraction"] - infos["none"]["kept_flops_fraction"])
+
+
+def test_observation_carries_rest(fast: dict) -> None:
+    env = gym.make(ENV_ID, **fast, disable_env_checker=True)
+    obs, _ = env.reset(seed=0)
+    rests = [obs[-2]]
+    terminated = False
+    while not terminated:
+        obs, _, terminated, _, _ = env.step(np.array([0.0], np.float32))
+        rests.append(obs[-2])
+    assert rests[0] > 0.3 and rests[-1] == rests[-2] == 0.0 and all(a >= b for a, b in zip(rests, rests[1:]))

@@ -38,6 +38,8 @@ OPTIONS = [
     {"observation": "graph", "action_mode": "one_shot"},
     {"action_mode": "one_shot"},
     {"max_ratio": 0.6},
+    {"fill_budget": "give_back"},
+    {"fill_budget": "two_sided"},
     {"pruning": "fine_grained"},
     {"pruning": "fine_grained", "target": "params", "preserve": 0.3},
     *({"reward": name} for name in REWARDS),
