@@ -44,6 +44,8 @@ class AgentSpec:
         warmup: takes ``warmup_episodes``, random-action episodes before it learns.
         deterministic: one episode says everything: the search runner stops after it.
         population: takes ``population`` (episodes per generation of an evolutionary search).
+        episode_budget: takes ``total_episodes``, the search's planned episode count (AMC noise
+            decays over it).
     """
 
     summary: str
@@ -53,6 +55,7 @@ class AgentSpec:
     warmup: bool = False
     deterministic: bool = False
     population: bool = False
+    episode_budget: bool = False
 
 
 def _sb3(kind: str) -> Callable[..., Any]:
@@ -82,11 +85,11 @@ def _cem(env: gym.Env, seed: int, **options: Any) -> Any:
     return make_agent(env, seed, **options)
 
 
-_DDPG = {"build": _sb3("ddpg"), "sb3": "ddpg", "warmup": True}
+_DDPG = {"build": _sb3("ddpg"), "sb3": "ddpg", "warmup": True, "episode_budget": True}
 
 AGENTS: dict[str, AgentSpec] = {
     "ddpg": AgentSpec("SB3 DDPG with AMC's settings", **_DDPG),
-    "td3": AgentSpec("SB3 TD3 with AMC's settings", _sb3("td3"), sb3="td3", warmup=True),
+    "td3": AgentSpec("SB3 TD3 with AMC's settings", _sb3("td3"), sb3="td3", warmup=True, episode_budget=True),
     "ppo": AgentSpec("SB3 PPO", _sb3("ppo"), sb3="ppo"),  # on-policy: no replay buffer to warm up
     "sac": AgentSpec("SB3 SAC", _sb3("sac"), sb3="sac", warmup=True),
     "amc": AgentSpec("AMC: DDPG on rule-based layer features", env_options={"embedding": "rule"}, **_DDPG),
@@ -107,7 +110,12 @@ def get_agent_spec(name: str) -> AgentSpec:
     return AGENTS[name]
 
 
-def agent_options(name: str, warmup_episodes: int | None = None, population: int | None = None) -> dict[str, Any]:
+def agent_options(
+    name: str,
+    warmup_episodes: int | None = None,
+    population: int | None = None,
+    total_episodes: int | None = None,
+) -> dict[str, Any]:
     """The builder options of agent ``name`` among the common ones, those it takes and that are given.
 
     Example:
@@ -115,12 +123,9 @@ def agent_options(name: str, warmup_episodes: int | None = None, population: int
         ({'warmup_episodes': 20}, {})
     """
     spec = get_agent_spec(name)
-    options: dict[str, Any] = {}
-    if spec.warmup and warmup_episodes is not None:
-        options["warmup_episodes"] = warmup_episodes
-    if spec.population and population is not None:
-        options["population"] = population
-    return options
+    given = {"warmup_episodes": warmup_episodes, "population": population, "total_episodes": total_episodes}
+    takes = {"warmup_episodes": spec.warmup, "population": spec.population, "total_episodes": spec.episode_budget}
+    return {key: value for key, value in given.items() if takes[key] and value is not None}
 
 
 def merge_env_options(name: str, env_options: dict[str, Any]) -> dict[str, Any]:

@@ -11,11 +11,13 @@ are the env preset ``"agmc-search"`` and :data:`agents.presets.SEARCH_DEFAULTS`.
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from agents.presets import SEARCH_DEFAULTS
 from agents.registry import AGENTS, agent_options
 from agmc_cli.common import add_env_option, env_options, flag_error, print_result
-from agmc_env.errors import ConfigError
+from agmc_env.errors import ConfigError, CorruptFileError
 
 PRESET = SEARCH_DEFAULTS.env_preset
 # The env options `agmc search` has a flag for, in --help order. Left out: input_size (the zoo
@@ -76,6 +78,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _planned_episodes(out: Path, args: argparse.Namespace) -> int | None:
+    """The episode count the exploration noise decays over: a resumed search keeps its first plan
+    (``--episodes`` may grow on resume; the noise then stays at its floor)."""
+    config = out / "config.json"
+    if args.resume and config.is_file():
+        try:
+            return json.loads(config.read_text()).get("agent_options", {}).get("total_episodes")
+        except (ValueError, AttributeError) as error:
+            raise CorruptFileError(f"{config} is not a search's config ({error}); re-run without --resume", config)
+    return args.episodes
+
+
 def run(args: argparse.Namespace) -> int:
     from agents.search import run_search  # torch, SB3 and the env only once the arguments are parsed
 
@@ -91,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
             agent=args.agent,
             episodes=args.episodes,
             seed=args.seed,
-            agent_options=agent_options(args.agent, warmup_episodes=args.warmup, population=args.population),
+            agent_options=agent_options(
+                args.agent, warmup_episodes=args.warmup, population=args.population,
+                total_episodes=_planned_episodes(Path(out), args),
+            ),  # fmt: skip
             resume=args.resume,
             tensorboard=args.tensorboard,
             progress=not args.no_progress,

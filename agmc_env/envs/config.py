@@ -46,7 +46,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # What `agmc search` runs by default: minutes on a 2-core CPU, and a reward with signal (without
     # BN re-calibration most ResNets pruned to 50 % FLOPs score near chance). benchmarks/RESULTS.md
     # has the measurement behind the 500 reward images.
-    "agmc-search": {"model": DEFAULT_MODEL, "val_size": 500, "bn_recalibration": True},
+    "agmc-search": {"model": DEFAULT_MODEL, "val_size": 500, "bn_recalibration": True, "fill_budget": "give_back"},
     # Seconds-long episodes for smoke tests: the ResNet-20 weights on random images.
     "resnet20-synthetic-smoke": {"model": "resnet20", "dataset": "synthetic", "val_size": 100},
     # No file at all: a randomly initialised ResNet-20 on random images (tests, CI without data).

@@ -73,7 +73,7 @@ def method_search(
         if summary["episodes"] >= episodes or get_agent_spec(agent).deterministic:
             return out, summary
     options = {**env_options, "model": model, **extra}
-    builder_options = agent_options(agent, warmup_episodes=warmup_episodes)
+    builder_options = agent_options(agent, warmup_episodes=warmup_episodes, total_episodes=episodes)
     return out, run_search(out, options, agent, episodes, seed, builder_options, resume=reuse, progress=False)
 
 
