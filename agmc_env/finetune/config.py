@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from agmc_env.errors import ConfigError
-
-PRECISIONS = ("fp32", "bf16", "fp16")
+from agmc_env.evaluate import PRECISIONS  # one list of accepted precisions for scoring and training
 # The batch size ``lr`` is quoted for: the effective peak rate grows linearly with the batch
 # (Goyal et al., 2017), so a larger batch needs no retuning.
 LR_REFERENCE_BATCH = 128

@@ -90,7 +90,7 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 class _Trainer:
     """The stateful parts of a fine-tune: model, optimizer, schedule, scaler, weight average."""
 
-    def __init__(self, model: nn.Module, steps: int, config: FinetuneConfig, device: torch.device) -> None:
+    def __init__(self, model: nn.Module, steps: int, config: FinetuneConfig, device: torch.device, precision: str) -> None:
         self.model = model
         self.optimizer = torch.optim.SGD(
             model.parameters(), lr=config.peak_lr, momentum=config.momentum,
@@ -100,7 +100,7 @@ class _Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, functools.partial(warmup_cosine, warmup_steps=warmup_steps, total_steps=steps)
         )
-        self.scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
+        self.scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
         self.ema = None
         if config.ema_decay is not None:
             self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
@@ -176,6 +176,7 @@ def finetune(
     """
     from tqdm import tqdm
 
+    precision = config.precision  # the autocast dtype (or none) this device trains in
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     model.to(device, memory_format=memory_format)
     if teacher is not None:
@@ -185,7 +186,7 @@ def finetune(
     std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
     scale, shift = 1.0 / (255.0 * std_t), torch.tensor(mean, device=device).view(1, -1, 1, 1) / std_t
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
-    trainer = _Trainer(model, config.epochs * steps_per_epoch, config, device)
+    trainer = _Trainer(model, config.epochs * steps_per_epoch, config, device, precision)
     loss_fn = FinetuneLoss(config.label_smoothing, config.distill_weight, config.temperature)
     identity = {**config.to_dict(), "distill": teacher is not None, "train_images": len(train)}
 
@@ -210,7 +211,7 @@ def finetune(
                 index = order[first : first + config.batch_size]
                 batch = random_crop_flip(images[index], generator) if config.augment else images[index]
                 inputs = (batch.float() * scale - shift).contiguous(memory_format=memory_format)
-                with _autocast(device, config.precision):
+                with _autocast(device, precision):
                     logits = model(inputs)
                     teacher_logits = None
                     if teacher is not None:

@@ -65,3 +65,15 @@ def test_search_efficiency(tmp_path: Path) -> None:
     payload = json.loads((tmp_path / "eff" / "resnet20_search_efficiency.json").read_text())
     assert {r["embedding"] for r in payload["rows"]} == {"gnn", "rule"}
     assert all(len(r["curve"]) == 3 for r in payload["rows"])
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_finetune_speed(tmp_path: Path) -> None:
+    stdout = _run(
+        "finetune_speed.py", "--model", "resnet20", "--images", "64", "--batch-size", "32", "--rounds", "1",
+        "--precisions", "fp32", "--json-out", "speed.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert "| fp32 | engine | " in stdout and "| fp32 | plain loop | " in stdout
+    figures = json.loads((tmp_path / "speed.json").read_text())["images_per_s"]
+    assert figures["fp32/engine"] > 0 and figures["fp32/engine + distillation"] > 0
