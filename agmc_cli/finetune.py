@@ -83,7 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     apply_threads(args)
-    print(f"fine-tuning {args.pruned} on the {args.split} images", file=sys.stderr)
+    print(f"fine-tuning {args.pruned} on the {args.split} images (acc: report-split accuracy)", file=sys.stderr)
     try:
         result = finetune_pruned(
             args.pruned, args.out, config_from(args), distill=args.distill, split=args.split,

@@ -76,7 +76,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "`agmc finetune` (distillation from the unpruned model included); 0: no fine-tuning (default: 0)",
     )  # fmt: skip
     parser.add_argument(
-        "--finetune-size", type=positive_int, default=None, help="fine-tune on a seeded subset of N training images (default: all)"
+        "--finetune-size", type=positive_int, default=None,
+        help="fine-tune on a seeded subset of N training images (default: all)",
     )  # fmt: skip
     parser.add_argument("--out", default=None, help="search directory (default: runs/MODEL-AGENT-TARGETPRESERVE)")
     parser.add_argument("--resume", action="store_true", help="continue the search in --out from its last episode")

@@ -58,7 +58,8 @@ if args.threads is not None:
 device = torch.device("cpu")
 spec = get_spec(args.model)
 with tempfile.TemporaryDirectory() as folder:
-    run_search(folder, {"model": args.model, "preserve": args.preserve, "val_size": 100, "device": "cpu"}, "uniform", episodes=1, progress=False)
+    env_options = {"model": args.model, "preserve": args.preserve, "val_size": 100, "device": "cpu"}
+    run_search(folder, env_options, "uniform", episodes=1, progress=False)
     pruned, _ = load_pruned(f"{folder}/best")
 teacher = get_model(args.model)
 train = load_split("train", spec.dataset)
@@ -140,7 +141,8 @@ print(f"\nmachine: {machine_summary()}")
 print(f"model: {args.model} pruned to {args.preserve:.0%} FLOPs (uniform policy), batch {args.batch_size}, "
       f"{args.images} images x {args.rounds} rounds, interleaved\n")  # fmt: skip
 print(markdown_table(
-    ["precision", "loop", "images/s", "× plain loop", f"min per epoch ({len(train):,} images, estimated)"], rows, align="llrrr"
+    ["precision", "loop", "images/s", "× plain loop", f"min per epoch ({len(train):,} images, estimated)"],
+    rows, align="llrrr",
 ))  # fmt: skip
 if args.full_epoch:
     print(f"\nmeasured: one epoch of the engine (fp32, labels only) on {len(train):,} images: "

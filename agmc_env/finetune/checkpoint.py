@@ -67,7 +67,8 @@ def load_state(directory: str | os.PathLike, config: dict[str, Any]) -> Training
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for a damaged file
-        raise CorruptFileError(f"{path}: not a readable fine-tuning checkpoint ({error}); delete it to start over", path) from error
+        message = f"{path}: not a readable fine-tuning checkpoint ({error}); delete it to start over"
+        raise CorruptFileError(message, path) from error
     for option, value in config.items():
         if payload["config"].get(option) != value:
             saved = payload["config"].get(option)

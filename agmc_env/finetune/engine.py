@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm import tqdm
 
 from agmc_env.data.augment import random_crop_flip
 from agmc_env.data.imageset import ImageSet
@@ -88,10 +89,26 @@ def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 
 class _Trainer:
-    """The stateful parts of a fine-tune: model, optimizer, schedule, scaler, weight average."""
+    """The stateful parts of a fine-tune (model, optimizer, schedule, scaler, weight average) and
+    one epoch of training over the device-resident images."""
 
-    def __init__(self, model: nn.Module, steps: int, config: FinetuneConfig, device: torch.device, precision: str) -> None:
-        self.model = model
+    def __init__(
+        self, model: nn.Module, teacher: nn.Module | None, train: ImageSet, mean: Sequence[float],
+        std: Sequence[float], device: torch.device, config: FinetuneConfig,
+    ) -> None:  # fmt: skip
+        self.model, self.teacher, self.config, self.device = model, teacher, config, device
+        self.precision = config.precision  # the autocast dtype (or none) this device trains in
+        self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        model.to(device, memory_format=self.memory_format)
+        if teacher is not None:
+            teacher.eval().to(device, memory_format=self.memory_format)
+        self.images, self.labels = train.images.to(device), train.labels.to(device)
+        # (x / 255 - mean) / std as one multiply-subtract on the batch.
+        std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
+        self.scale, self.shift = 1.0 / (255.0 * std_t), torch.tensor(mean, device=device).view(1, -1, 1, 1) / std_t
+        self.steps_per_epoch = math.ceil(len(train) / config.batch_size)
+        steps = config.epochs * self.steps_per_epoch
+        self.loss_fn = FinetuneLoss(config.label_smoothing, config.distill_weight, config.temperature)
         self.optimizer = torch.optim.SGD(
             model.parameters(), lr=config.peak_lr, momentum=config.momentum,
             weight_decay=config.weight_decay, nesterov=config.momentum > 0,
@@ -100,12 +117,39 @@ class _Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, functools.partial(warmup_cosine, warmup_steps=warmup_steps, total_steps=steps)
         )
-        self.scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.precision == "fp16")
         self.ema = None
         if config.ema_decay is not None:
             self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
 
-    def step(self, loss: torch.Tensor) -> None:
+    def train_epoch(self, epoch: int, bar: tqdm) -> float:
+        """One pass over the images in the seeded order of ``epoch``; returns the mean loss."""
+        self.model.train()
+        generator = _epoch_generator(self.config.seed, epoch)
+        count, batch_size = len(self.labels), self.config.batch_size
+        order = torch.randperm(count, generator=generator).to(self.device)
+        loss_sum = torch.zeros((), device=self.device)
+        for step, first in enumerate(range(0, count, batch_size)):
+            index = order[first : first + batch_size]
+            batch = random_crop_flip(self.images[index], generator) if self.config.augment else self.images[index]
+            inputs = (batch.float() * self.scale - self.shift).contiguous(memory_format=self.memory_format)
+            with _autocast(self.device, self.precision):
+                loss = self.loss_fn(self.model(inputs), self.labels[index], self._teacher_logits(inputs))
+            self._step(loss)
+            loss_sum += loss.detach() * len(index)
+            bar.update(1)
+            if step % _POSTFIX_EVERY == 0:
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", lr=f"{self.lr:.4f}", refresh=False)
+        return loss_sum.item() / count  # the epoch's one host sync
+
+    def _teacher_logits(self, inputs: torch.Tensor) -> torch.Tensor | None:
+        if self.teacher is None:
+            return None
+        # no_grad, not inference_mode: the KL term saves the teacher's output for backward.
+        with torch.no_grad():
+            return self.teacher(inputs)
+
+    def _step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
@@ -174,65 +218,29 @@ def finetune(
     Raises:
         ConfigError: resuming a checkpoint trained with other settings.
     """
-    from tqdm import tqdm
-
-    precision = config.precision  # the autocast dtype (or none) this device trains in
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    model.to(device, memory_format=memory_format)
-    if teacher is not None:
-        teacher.eval().to(device, memory_format=memory_format)
-    images, labels = train.images.to(device), train.labels.to(device)
-    # (x / 255 - mean) / std as one multiply-subtract on the batch.
-    std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
-    scale, shift = 1.0 / (255.0 * std_t), torch.tensor(mean, device=device).view(1, -1, 1, 1) / std_t
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)
-    trainer = _Trainer(model, config.epochs * steps_per_epoch, config, device, precision)
-    loss_fn = FinetuneLoss(config.label_smoothing, config.distill_weight, config.temperature)
+    trainer = _Trainer(model, teacher, train, mean, std, device, config)
     identity = {**config.to_dict(), "distill": teacher is not None, "train_images": len(train)}
-
     history: list[EpochRecord] = []
     saved = load_state(checkpoint_dir, identity) if resume and checkpoint_dir is not None else None
     if saved is not None:
         trainer.load_state_dicts(saved.modules)
         torch.set_rng_state(saved.rng)
         history = [EpochRecord(**record) for record in saved.history]
+    steps = trainer.steps_per_epoch
     bar = tqdm(
-        total=config.epochs * steps_per_epoch, initial=len(history) * steps_per_epoch, desc="finetune", unit="step",
+        total=config.epochs * steps, initial=len(history) * steps, desc="finetune", unit="step",
         file=sys.stderr, disable=not progress, dynamic_ncols=True,
     )  # fmt: skip
     with bar:
         for epoch in range(len(history), config.epochs):
-            model.train()
-            generator = _epoch_generator(config.seed, epoch)
-            order = torch.randperm(len(train), generator=generator).to(device)
-            loss_sum = torch.zeros((), device=device)
             start = time.perf_counter()
-            for step, first in enumerate(range(0, len(train), config.batch_size)):
-                index = order[first : first + config.batch_size]
-                batch = random_crop_flip(images[index], generator) if config.augment else images[index]
-                inputs = (batch.float() * scale - shift).contiguous(memory_format=memory_format)
-                with _autocast(device, precision):
-                    logits = model(inputs)
-                    teacher_logits = None
-                    if teacher is not None:
-                        # no_grad, not inference_mode: the KL term saves the teacher's output for backward.
-                        with torch.no_grad():
-                            teacher_logits = teacher(inputs)
-                    loss = loss_fn(logits, labels[index], teacher_logits)
-                trainer.step(loss)
-                loss_sum += loss.detach() * len(index)
-                bar.update(1)
-                if step % _POSTFIX_EVERY == 0:
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", lr=f"{trainer.lr:.4f}", refresh=False)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            loss = trainer.train_epoch(epoch, bar)
             seconds = time.perf_counter() - start
             accuracy = evaluate(trainer.result) if evaluate is not None else None
-            history.append(
-                EpochRecord(epoch + 1, loss_sum.item() / len(train), trainer.lr, len(train) / seconds, seconds, accuracy)
-            )
+            history.append(EpochRecord(epoch + 1, loss, trainer.lr, len(train) / seconds, seconds, accuracy))
             if checkpoint_dir is not None:
-                state = TrainingState(len(history), [asdict(r) for r in history], identity, trainer.state_dicts(), torch.get_rng_state())
+                records = [asdict(r) for r in history]
+                state = TrainingState(len(history), records, identity, trainer.state_dicts(), torch.get_rng_state())
                 save_state(checkpoint_dir, state)
             bar.set_postfix(_postfix(history[-1]), refresh=True)
             if on_epoch is not None:

@@ -193,7 +193,8 @@ def finetune_pruned(
     final = history[-1]
     record["report"]["accuracy"], record["test"]["accuracy"] = final.accuracy, test_after
     seconds = sum(r.seconds for r in history)
-    atomic_write_json(path / RECORD_FILE, {**record, "complete": True, "seconds": seconds, "curve": [asdict(r) for r in history]})
+    curve = [asdict(r) for r in history]
+    atomic_write_json(path / RECORD_FILE, {**record, "complete": True, "seconds": seconds, "curve": curve})
     summary = {"epochs": config.epochs, "teacher": teacher_text, "split": split, "images": len(train),
                "report_accuracy": final.accuracy, "test_accuracy": test_after}  # fmt: skip
     save_pruned(path, model.cpu().to(memory_format=torch.contiguous_format), {**spec, "finetune": summary})
