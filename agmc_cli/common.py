@@ -83,6 +83,29 @@ def add_device_arguments(parser: argparse.ArgumentParser, precision: str | None 
     add_env_option(parser, "precision", **({"default": precision} if precision else {}))
 
 
+def positive_int(text: str) -> int:
+    """An argparse ``type``: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads", type=positive_int, default=None,
+        help="torch CPU threads (default: torch's choice, one per core); 1 is much faster on a busy machine",
+    )  # fmt: skip
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """Set torch's CPU threads to ``--threads`` when given."""
+    if args.threads is not None:
+        import torch  # only once the arguments are parsed
+
+        torch.set_num_threads(args.threads)
+
+
 def print_result(result: dict[str, Any], as_json: bool) -> None:
     """Results to stdout: one JSON object, or aligned ``key: value`` lines for people."""
     if as_json:

@@ -3,6 +3,9 @@
 Progress on stderr; the summary on stdout (``--json``: one object). Everything else is in ``--out``:
 ``config.json``, ``episodes.jsonl``, ``best/`` (the pruned model and ``policy.json``),
 ``rewards.png``, ``best_policy.png``, ``summary.json``, ``checkpoint/`` (see :mod:`agents.search`).
+With ``--finetune-epochs N``, the best model is then fine-tuned into ``best-finetuned/`` by
+:func:`agmc_env.finetune.finetune_pruned` (what ``agmc finetune --pruned OUT/best`` does), and the
+summary gains its accuracies.
 
 The env flags are built from ``EnvConfig`` (:func:`agmc_cli.common.add_env_option`); the defaults
 are the env preset ``"agmc-search"`` and :data:`agents.presets.SEARCH_DEFAULTS`.
@@ -13,11 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from agents.presets import SEARCH_DEFAULTS
 from agents.registry import AGENTS, agent_options
-from agmc_cli.common import add_env_option, env_options, flag_error, print_result
+from agmc_cli.common import (
+    add_env_option, add_threads_argument, apply_threads, env_options, flag_error, positive_int, print_result,
+)
+from agmc_env.atomic import atomic_write_json
 from agmc_env.errors import ConfigError, CorruptFileError
+from agmc_env.finetune import FinetuneConfig, finetune_pruned
 
 PRESET = SEARCH_DEFAULTS.env_preset
 # The env options `agmc search` has a flag for, in --help order. Left out: input_size (the zoo
@@ -28,14 +36,10 @@ ENV_FLAGS = (
     "device", "precision", "data_dir", "cache_dir",
 )  # fmt: skip
 # Flags of the search runner's and the agents' own options, for errors the library raises about them.
-RUN_FLAGS = {"episodes": "--episodes", "warmup_episodes": "--warmup", "population": "--population"}
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+RUN_FLAGS = {
+    "episodes": "--episodes", "warmup_episodes": "--warmup", "population": "--population",
+    "epochs": "--finetune-epochs",
+}  # fmt: skip
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -66,9 +70,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     for option in ENV_FLAGS:
         add_env_option(parser, option, PRESET)
     parser.add_argument("--seed", type=int, default=0, help="seeds the agent, the env and torch (default: 0)")
+    add_threads_argument(parser)
     parser.add_argument(
-        "--threads", type=_positive_int, default=None,
-        help="torch CPU threads (default: torch's choice, one per core); 1 is much faster on a busy machine",
+        "--finetune-epochs", type=int, default=0,
+        help="then fine-tune OUT/best for this many epochs into OUT/best-finetuned, with the defaults of "
+        "`agmc finetune` (distillation from the unpruned model included); 0: no fine-tuning (default: 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--finetune-size", type=positive_int, default=None,
+        help="fine-tune on a seeded subset of N training images (default: all)",
     )  # fmt: skip
     parser.add_argument("--out", default=None, help="search directory (default: runs/MODEL-AGENT-TARGETPRESERVE)")
     parser.add_argument("--resume", action="store_true", help="continue the search in --out from its last episode")
@@ -93,12 +103,11 @@ def _planned_episodes(out: Path, args: argparse.Namespace) -> int | None:
 def run(args: argparse.Namespace) -> int:
     from agents.search import run_search  # torch, SB3 and the env only once the arguments are parsed
 
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     out = args.out or f"runs/{args.model}-{args.agent}-{args.target}{args.preserve:g}"
     try:
+        # Checked before the search, not after hours of it.
+        finetune_config = _finetune_config(args) if args.finetune_epochs else None
         summary = run_search(
             out,
             env_options(args, ENV_FLAGS, PRESET),
@@ -113,7 +122,34 @@ def run(args: argparse.Namespace) -> int:
             tensorboard=args.tensorboard,
             progress=not args.no_progress,
         )
+        if finetune_config is not None:
+            summary = _finetune_best(args, finetune_config, summary)
     except ConfigError as error:
         raise flag_error(error, RUN_FLAGS) from None
     print_result(summary, args.json)
     return 0
+
+
+def _finetune_config(args: argparse.Namespace) -> FinetuneConfig:
+    return FinetuneConfig(epochs=args.finetune_epochs, seed=args.seed, precision=args.precision)
+
+
+def _finetune_best(args: argparse.Namespace, config: FinetuneConfig, summary: dict[str, Any]) -> dict[str, Any]:
+    """Fine-tune the search's best model into ``OUT/best-finetuned``; the summary with its accuracies."""
+    out = Path(summary["out"])
+    result = finetune_pruned(
+        out / "best", out / "best-finetuned", config, train_size=args.finetune_size, data_dir=args.data_dir,
+        device=args.device, resume=args.resume, progress=not args.no_progress,
+    )  # fmt: skip
+    summary = {
+        **summary,
+        "finetune_epochs": args.finetune_epochs,
+        "finetune_teacher": result.teacher,
+        "report_accuracy_before_finetune": result.report_accuracy_before,
+        "report_accuracy_finetuned": result.report_accuracy,
+        "test_accuracy_before_finetune": result.test_accuracy_before,
+        "test_accuracy_finetuned": result.test_accuracy,
+        "finetuned_model_path": str(result.model_path),
+    }
+    atomic_write_json(out / "summary.json", summary)
+    return summary

@@ -21,8 +21,9 @@ agmc_td3        ``td3`` with ``embedding="gnn"``
 ==============  ===========================================================================
 
 The methods and the run layout are ``agents.benchmarking``'s. The best model of each search is then scored on the report split (never seen by a search),
-without fine-tuning and after the same short fine-tune for every method (``agmc_env.finetune``,
-``--finetune-epochs`` on ``--finetune-size`` images of the calibration split, the seed of the run).
+without fine-tuning and after the same fine-tune for every method (``agmc_env.finetune.finetune``
+with its default settings: ``--finetune-epochs`` (default 1) on ``--finetune-size`` images of the
+training set, distilling the unpruned model unless ``--no-distill``, the seed of the run).
 Its CPU speed-up is the throughput ratio pruned / unpruned, measured interleaved in this process.
 """
 
@@ -64,7 +65,11 @@ parser.add_argument(
 )
 parser.add_argument("--report-size", type=int, default=None, help="report-split images (default: all 5,000)")
 parser.add_argument("--finetune-epochs", type=int, default=1, help="0: no fine-tuning")
-parser.add_argument("--finetune-size", type=int, default=None, help="calibration images to fine-tune on (default: all)")
+parser.add_argument("--finetune-size", type=int, default=None, help="training images to fine-tune on (default: all 50,000)")
+parser.add_argument(
+    "--distill", action=argparse.BooleanOptionalAction, default=True,
+    help="fine-tune with knowledge distillation from the unpruned model (default: on)",
+)  # fmt: skip
 parser.add_argument("--speed-images", type=int, default=500, help="images per CPU throughput measurement")
 parser.add_argument("--device", default="auto", help="device of the searches and fine-tuning")
 parser.add_argument("--out-dir", default="runs/benchmarks", help="search directories (runs/ is git-ignored)")
@@ -93,7 +98,7 @@ for model_name in args.models:
     original = get_model(model_name)
     report = Evaluator(load_split("report", spec.dataset, size=args.report_size), spec.mean, spec.std, device)
     timing = Evaluator(load_split("report", spec.dataset, size=args.speed_images), spec.mean, spec.std, cpu)
-    train = load_split("calibration", spec.dataset, size=args.finetune_size) if args.finetune_epochs else None
+    train = load_split("train", spec.dataset, size=args.finetune_size) if args.finetune_epochs else None
     baseline = report.accuracy(copy.deepcopy(original))
     rows.append({"model": model_name, "method": "unpruned", "seed": None, "report_acc": baseline,
                  "report_acc_ft": None, "kept_flops": 1.0, "kept_params": 1.0, "speedup": 1.0})
@@ -119,7 +124,8 @@ for model_name in args.models:
             if train is not None:
                 tuned = copy.deepcopy(pruned)
                 config = FinetuneConfig(epochs=args.finetune_epochs, seed=seed)
-                finetune(tuned, train, spec.mean, spec.std, device, config, progress=False)
+                teacher = original if args.distill else None
+                finetune(tuned, train, spec.mean, spec.std, device, config, teacher=teacher, progress=False)
                 row["report_acc_ft"] = report.accuracy(tuned)
             rows.append(row)
             print(f"{model_name} seed {seed} {method}: " + ", ".join(
@@ -128,7 +134,8 @@ for model_name in args.models:
 print(f"\nmachine: {machine_summary()}")
 print(f"budget: {args.episodes} episodes per searcher (DDPG/TD3: {args.warmup_episodes} warm-up), "
       f"reward on {args.val_size} search images, BN re-calibration {'on' if args.bn_recalibration else 'off'}, report split {args.report_size or 5000} images, "
-      f"fine-tune {args.finetune_epochs} epoch(s) on {args.finetune_size or 'all'} calibration images, "
+      f"fine-tune {args.finetune_epochs} epoch(s) on {args.finetune_size or 'all'} training images "
+      f"({'distilling the unpruned model' if args.distill else 'labels only'}), "
       f"seeds {args.seeds}, device {device}\n")
 for model_name in args.models:
     table = []

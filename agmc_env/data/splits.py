@@ -55,9 +55,11 @@ def _split_source(full_test: ImageSet, full_train: ImageSet | None, split: str, 
     if split == "test":
         return full_test
     assert full_train is not None
-    if split == "train":
-        return full_train
     order = _permutation(len(full_train), seed)
+    if split == "train":
+        # Shuffled, like every other split: the CIFAR-10 training set is stored class by class, so
+        # its first N images (``size=N``) would otherwise all be airplanes.
+        return full_train.subset(order, split)
     holdout = min(TRAIN_HOLDOUT_SIZE, len(order) // 2)
     return full_train.subset(order[:holdout] if split == "train_holdout" else order[holdout:], split)
 

@@ -77,3 +77,14 @@ def test_search_speed(tmp_path: Path) -> None:
     assert payload["searches"]["new"]["precision"] in ("fp32", "bf16", "fp16")
     # Folding and the batch size change rounding only: the same policies rank the same.
     assert payload["agreement"][0]["max_accuracy_diff"] <= 1.0
+
+
+@pytest.mark.slow
+def test_finetune_speed(tmp_path: Path) -> None:
+    stdout = _run(
+        "finetune_speed.py", "--model", "resnet20", "--images", "64", "--batch-size", "32", "--rounds", "1",
+        "--precisions", "fp32", "--json-out", "speed.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert "| fp32 | engine | " in stdout and "| fp32 | plain loop | " in stdout
+    figures = json.loads((tmp_path / "speed.json").read_text())["images_per_s"]
+    assert figures["fp32/engine"] > 0 and figures["fp32/engine + distillation"] > 0

@@ -33,7 +33,7 @@ def test_search_json_summary(agmc, tmp_path: Path, capsys) -> None:
 
 def test_finetune_trains_scores_and_saves(agmc, searched: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "tuned"
-    argv = ["finetune", "--pruned", str(searched / "best"), "--epochs", "1", "--train-size", "64", "--test-size", "100"]
+    argv = ["finetune", "--pruned", str(searched / "best"), "--epochs", "1", "--train-size", "64", "--report-size", "100", "--test-size", "100"]
     assert agmc(*argv, "--batch-size", "32", "--out", str(out), "--json", "--no-progress") == 0
     result = json.loads(capsys.readouterr().out)
     assert 0 <= result["test_accuracy"] <= 100 and result["test_images"] == 100

@@ -84,3 +84,11 @@ def test_imageset_validates_shapes() -> None:
         ImageSet(torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.int64))
     with pytest.raises(ValueError, match="labels"):
         ImageSet(torch.zeros(2, 3, 4, 4, dtype=torch.uint8), torch.zeros(3, dtype=torch.int64))
+
+
+@pytest.mark.data
+def test_the_first_training_images_are_a_shuffled_sample_of_all_classes() -> None:
+    # The stored training set is sorted by class; size=N must not mean "N airplanes".
+    train = load_split("train", size=500)
+    assert len(train.labels.unique()) == 10
+    assert torch.equal(load_split("train", size=500).labels, train.labels)  # seeded
