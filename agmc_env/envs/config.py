@@ -21,7 +21,9 @@ from typing import Any
 from torch import nn
 
 from agmc_env.data import DATASETS
-from agmc_env.envs.checks import Boolean, Device, Fraction, InputSize, Integer, NameOr, OneOf, PathString, is_module
+from agmc_env.checks import (
+    PRESERVE, Boolean, Device, Fraction, InputSize, Integer, NameOr, OneOf, PathString, is_module,
+)
 from agmc_env.envs.rewards import REWARDS
 from agmc_env.errors import ConfigError
 from agmc_env.evaluate import DEVICES, PRECISIONS
@@ -63,7 +65,7 @@ def _option(default: Any, help: str, check: Callable[[str, Any], Any]) -> Any:
 class EnvConfig:
     """Validated options of ``ModelCompression-v0`` (see the env's docstring for their meaning).
 
-    Each field carries its one-line help and its check (:mod:`agmc_env.envs.checks`) in its
+    Each field carries its one-line help and its check (:mod:`agmc_env.checks`) in its
     metadata; :func:`option_help` and :func:`option_check` read them (the ``agmc search`` flags are
     built from them).
 
@@ -90,7 +92,7 @@ class EnvConfig:
     )
     input_size: tuple[int, int, int] | None = _option(None, "input size (C, H, W) (default: the model's)", InputSize())
     target: str = _option("flops", "the budgeted cost", OneOf(TARGETS))
-    preserve: float = _option(0.5, "fraction of the target cost to keep", Fraction(0.0, 1.0, include_high=True))
+    preserve: float = _option(0.5, "fraction of the target cost to keep", PRESERVE)
     pruning: str = _option("channel", "structured channel or fine-grained magnitude pruning", OneOf(tuple(PRUNING_METHODS)))
     units: str = _option("inner", "which channels are prunable: block-internal ones, or all", OneOf(UNIT_SETS))
     importance: str = _option("l1", "which channels go", OneOf(IMPORTANCES))

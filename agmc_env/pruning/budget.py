@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agmc_env.checks import PRESERVE
 from agmc_env.cost import Cost
 from agmc_env.errors import ConfigError
 from agmc_env.pruning.methods import UnitCostModel
@@ -52,8 +53,7 @@ class BudgetWall:
     ) -> None:
         if target not in TARGETS:
             raise ConfigError(f"target must be one of {TARGETS}, got {target!r}")
-        if not 0.0 < preserve <= 1.0:
-            raise ConfigError(f"preserve must be in (0, 1], got {preserve!r}")
+        PRESERVE("preserve", preserve)
         if not 0.0 <= max_ratio <= 1.0:
             raise ConfigError(f"max_ratio must be in [0, 1], got {max_ratio!r}")
         self.cost_model = cost_model

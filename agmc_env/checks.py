@@ -74,6 +74,11 @@ class Fraction:
         return value
 
 
+# The budget: a fraction of the original cost to keep. The env's config and the budget wall (usable
+# on its own) share this one check.
+PRESERVE = Fraction(0.0, 1.0, include_high=True)
+
+
 @dataclass(frozen=True)
 class Integer:
     """An ``int`` (not a ``bool``) of at least ``minimum``."""
