@@ -38,6 +38,7 @@ import torch
 import agmc_env.envs.resources as resources
 from agents.episode_log import read_episodes
 from agmc_cli import main as agmc_main
+from agmc_env.envs.config import EnvConfig
 from agmc_env.envs.model_compression import ModelCompressionEnv
 from agmc_env.evaluate import Evaluator
 from harness.timing import machine_summary
@@ -206,7 +207,8 @@ for name in SETTINGS:
         "batch_size": summary.get("batch_size"), "cached_episodes": sum(r.get("reward_cached", False) for r in records),
         **split, "agent_and_rest_s": summary["seconds"] / summary["episodes"] - env_s,
         "best_accuracy": summary["best_accuracy"], "best_ratios": summary["ratios"],
-        "val_size": json.loads((out / "config.json").read_text())["env_options"]["val_size"],
+        # config.json holds the preset and the options that differ from it: resolve them.
+        "val_size": EnvConfig.create(**json.loads((out / "config.json").read_text())["env_options"]).val_size,
     }
 
 # 3. Agreement over random policies; 4. the new search's best policy re-scored with the old settings.
