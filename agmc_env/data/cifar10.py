@@ -59,7 +59,6 @@ def load_cifar10(split: str, data_dir: str | os.PathLike | None = None) -> Image
         ConfigError: unknown split.
         CorruptFileError: arrays missing or of the wrong shape or type (names the file).
         DataNotFoundError: the file is in none of the data roots (lists every place looked at).
-        DataNotFoundError: nothing found, naming every place looked at.
     """
     if split not in _BATCH_FILES:
         raise ConfigError(f"split must be one of {sorted(_BATCH_FILES)}, got {split!r}")
