@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from agmc_env import __version__
 from agmc_env.errors import EXIT_FAILURE, AgmcError
+from agmc_env.paths import OFFLINE_ENV_VAR
 
 # Module names under agmc_cli, in the order `agmc --help` lists them.
-COMMANDS = ("search", "evaluate", "graph", "finetune", "export")
+COMMANDS = ("search", "evaluate", "graph", "finetune", "export", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"agmc_cli.{name}").add_parser(subparsers)
+    for command in subparsers.choices.values():  # every command may need a data file
+        command.add_argument(
+            "--offline", action="store_true",
+            help=f"never use the network: a missing data file is an error saying where to put it (as {OFFLINE_ENV_VAR}=1)",
+        )  # fmt: skip
     return parser
 
 
@@ -35,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``agmc`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with 2 on bad usage
+    previous = os.environ.get(OFFLINE_ENV_VAR)
+    if args.offline:  # through the environment, so worker processes and every library call see it
+        os.environ[OFFLINE_ENV_VAR] = "1"
     try:
         return int(args.run(args))
     except AgmcError as error:
@@ -44,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"agmc {args.command}: interrupted", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        if args.offline:  # main() may be called again in the same process (tests, notebooks)
+            if previous is None:
+                os.environ.pop(OFFLINE_ENV_VAR, None)
+            else:
+                os.environ[OFFLINE_ENV_VAR] = previous
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The model zoo: CIFAR ResNets with the shipped pretrained weights, CIFAR MobileNet-V2/VGG-16,
-torchvision ImageNet models (weights from a local file only) and any user ``nn.Module``.
+"""The model zoo: CIFAR ResNets with the shipped pretrained weights (downloaded once when missing),
+CIFAR MobileNet-V2/VGG-16, torchvision ImageNet models (weights from a local file only) and any user
+``nn.Module``.
 
 Example:
     >>> from agmc_env.models import get_model
-    >>> model = get_model("resnet56")            # loads <data>/pretrained/resnet56-4bfd9763.th
+    >>> model = get_model("resnet56")  # <data>/pretrained/resnet56-4bfd9763.th, downloaded if missing
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import torch
 import torchvision
 from torch import nn
 
+from agmc_env.data.fetch import locate
+from agmc_env.data.sources import SOURCES
 from agmc_env.errors import ConfigError
 from agmc_env.models.cifar_resnet import CIFAR_RESNET_DEPTHS, CifarResNet
 from agmc_env.models.cifar_small import CifarVGG16, cifar_mobilenet_v2
 from agmc_env.models.weights import WeightsMismatchError, load_weights, read_state_dict
-from agmc_env.paths import DataNotFoundError, find_data_file
+from agmc_env.paths import DataNotFoundError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -52,11 +55,10 @@ class ModelSpec:
     pretrained_file: str | None = None
 
 
+# The shipped weights' files (``pretrained/resnet20-12fca82f.th``, ...) come from the sources table,
+# the one place that names them with their checksums.
 _RESNET_FILES = {
-    20: "resnet20-12fca82f.th",
-    32: "resnet32-d509ac18.th",
-    44: "resnet44-014dd654.th",
-    56: "resnet56-4bfd9763.th",
+    depth: SOURCES[f"resnet{depth}"].files[0].path for depth in CIFAR_RESNET_DEPTHS if f"resnet{depth}" in SOURCES
 }
 
 MODEL_SPECS: dict[str, ModelSpec] = {
@@ -68,7 +70,7 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             (3, 32, 32),
             IMAGENET_MEAN,
             IMAGENET_STD,
-            f"pretrained/{_RESNET_FILES[depth]}" if depth in _RESNET_FILES else None,
+            _RESNET_FILES.get(depth),
         )
         for depth in CIFAR_RESNET_DEPTHS
     },
@@ -119,8 +121,9 @@ def get_model(
             A model without shipped weights and no ``weights_path`` raises rather than silently
             staying random. (default: ``True``)
         num_classes: classifier outputs. (default: 10 for CIFAR models, 1000 for ImageNet ones)
-        weights_path: a local checkpoint (state_dict, ``weights_only``-loadable). Nothing is downloaded.
-        data_dir: the data root holding ``pretrained/`` (default: ``AGMC_DATA``, then ``../shared/data``).
+        weights_path: a local checkpoint (state_dict, ``weights_only``-loadable).
+        data_dir: the data root holding ``pretrained/`` (default: ``AGMC_DATA``, ``../shared/data`` in a
+            source checkout, the user cache, then a download into it: see :mod:`agmc_env.data.fetch`).
         init_seed: seed of the random initialisation, so that a model built with ``pretrained=False``
             is the same in every process; ``None`` draws from torch's global generator. (default: ``None``)
 
@@ -146,7 +149,7 @@ def get_model(
                 f"model {name!r} has no shipped pretrained weights; pass weights_path=<local file> "
                 "(CLI: --weights) or pretrained=False for a randomly initialised model"
             )
-        load_weights(model, find_data_file(spec.pretrained_file, data_dir))
+        load_weights(model, locate(spec.pretrained_file, data_dir))
     return model.eval()
 
 
