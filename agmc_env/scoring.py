@@ -72,7 +72,7 @@ def score_model(
         split: a data split (``agmc_env.data.SPLITS``). (default: ``"test"``)
         size: score only the first ``size`` images. (default: all)
         split_seed: seed of the search/report split. (default: ``0``)
-        data_dir: the data root. (default: ``AGMC_DATA``, then ``../shared/data``)
+        data_dir: the data root. (default: the resolution order of :mod:`agmc_env.paths`)
         device, precision, batch_size: of the :class:`~agmc_env.evaluate.Evaluator`.
     """
     spec = get_spec(name)

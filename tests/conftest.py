@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from agmc_env import paths
+from agmc_env.data.cifar_arrays import array_sha256
 from agmc_env.data.sources import SOURCES, DataFile
 from agmc_env.data.splits import _cached_cifar10
 from agmc_env.paths import (
@@ -92,8 +93,6 @@ def mirror(isolated_data: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mir
     fake = fake_cifar()
     source = SOURCES["cifar10"]
     arrays = {"train": fake.train, "test": fake.test}
-    from agmc_env.data.cifar_arrays import array_sha256
-
     files = tuple(
         DataFile(f.path, 0, arrays=tuple(zip("xy", map(array_sha256, arrays[Path(f.path).stem]))))
         for f in source.files

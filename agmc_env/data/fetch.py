@@ -120,7 +120,7 @@ def locate(relative: str, data_dir: str | os.PathLike | None = None) -> Path:
             f"the cache and a download from {mirror_url(source.url)} are tried).",
             source.title,
         )  # fmt: skip
-    download(source.name)
+    download(source.name, relative)
     return cache_data_dir() / relative
 
 
@@ -135,9 +135,13 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
         socket.setdefaulttimeout(previous)
 
 
-def download(name: str) -> list[Path]:
+def download(name: str, wanted: str | None = None) -> list[Path]:
     """Download the source ``name`` (a key of :data:`~agmc_env.data.sources.SOURCES`) into the user
     cache, verify it and return the paths of its data files there. Progress goes to stderr.
+
+    Args:
+        name: the source.
+        wanted: the data file an error should name (default: the source's first).
 
     Raises:
         ConfigError: unknown name.
@@ -145,7 +149,7 @@ def download(name: str) -> list[Path]:
         CorruptFileError: the download failed its checksum; nothing was kept.
     """
     source = get_source(name)
-    first = source.files[0].path
+    first = wanted or source.files[0].path
     url = mirror_url(source.url)
     if offline():
         raise _not_found(first, None, f"Not downloaded: offline ({OFFLINE_ENV_VAR}=1 or --offline); it comes from {url}.", source.title)

@@ -78,7 +78,7 @@ def load_split(
         split: one of :data:`SPLITS`.
         dataset: ``"cifar10"``, ``"imagenet"`` (an ImageFolder tree at ``<data>/imagenet/val``; all
             splits are carved out of it) or ``"synthetic"`` (random images, for tests).
-        data_dir: the data root (default: ``AGMC_DATA``, then ``../shared/data``).
+        data_dir: the data root (default: the resolution order of :mod:`agmc_env.paths`).
         split_seed: seed of the permutation that defines the splits. (default: ``0``)
         size: keep the first ``size`` images of the split (a seeded subset, since splits are
             already shuffled). (default: all)

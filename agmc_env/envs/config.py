@@ -80,7 +80,8 @@ class EnvConfig:
     dataset: str | None = _option(None, "data set (default: the model's own)", OneOf(DATASETS, optional=True))
     data_dir: str | None = _option(
         None,
-        "folder holding cifar10/ and pretrained/ (default: $AGMC_DATA, then ../shared/data)",
+        "folder holding cifar10/ and pretrained/ (default: $AGMC_DATA, ../shared/data in a source checkout, "
+        "the user cache, then a download into it; see `agmc data`)",
         PathString(directory=True, hint=" (it should hold cifar10/ and pretrained/)"),
     )
     weights_path: str | None = _option(None, "local weights file (state_dict) of the zoo model", PathString())

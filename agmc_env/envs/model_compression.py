@@ -138,7 +138,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `preset`           | `None`       | a key of `agmc_env.envs.PRESETS`; other arguments override it    |
     | `model`            | `"resnet20"` | a zoo name (`agmc_env.models.available_models()`) or `nn.Module` |
     | `dataset`          | the model's  | `"cifar10"`, `"imagenet"`, `"synthetic"`                         |
-    | `data_dir`         | `None`       | data root (default `AGMC_DATA`, then `../shared/data`)           |
+    | `data_dir`         | `None`       | data root (default `AGMC_DATA`, checkout, cache, download)       |
     | `weights_path`     | `None`       | a local checkpoint for zoo models without shipped weights        |
     | `pretrained`       | `True`       | `False`: a zoo model with random weights (seeded), no file read  |
     | `input_size`       | the model's  | `(C, H, W)`; for a user module: 3x32x32 (3x224x224 on ImageNet)  |

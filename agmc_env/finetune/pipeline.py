@@ -137,7 +137,7 @@ def finetune_pruned(
         train_size: use a seeded subset of N training images. (default: all)
         report_size, test_size: score the first N images of the report split / test set. (default: all)
         split_seed: seed of the splits. (default: the search's, else ``0``)
-        data_dir: the data root. (default: the search's, else ``AGMC_DATA``, then ``../shared/data``)
+        data_dir: the data root. (default: the search's, else the resolution order of :mod:`agmc_env.paths`)
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``. (default: ``"auto"``)
         resume: continue from the checkpoint in ``out`` if there is one. (default: ``False``)
         progress: a progress bar on stderr. (default: ``True``)

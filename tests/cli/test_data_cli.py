@@ -108,7 +108,6 @@ def test_import_of_a_folder_without_known_files_fails(agmc, isolated_data: Path,
     assert "holds none of the known files" in capsys.readouterr().err
 
 
-@pytest.mark.data
 def test_offline_evaluate_without_data_fails_fast_naming_the_ways_out(agmc, isolated_data: Path, capsys) -> None:
     start = time.perf_counter()
     assert agmc("evaluate", "--model", "resnet20", "--offline") == 1

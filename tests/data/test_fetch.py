@@ -96,6 +96,9 @@ def test_resolution_order(isolated_data: Path, tmp_path: Path, monkeypatch: pyte
         (root / WEIGHTS).parent.mkdir(parents=True)
         (root / WEIGHTS).write_bytes(b"weights")
         assert locate(WEIGHTS) == root / WEIGHTS
+    # An installed package (no pyproject.toml beside it) has no checkout fallback, even where one exists.
+    monkeypatch.setattr(paths, "_REPO_ROOT", tmp_path / "site-packages")
+    assert [r.origin for r in data_roots()] == ["AGMC_DATA", "cache"]
     # An explicit data_dir is the only root: no fallback masks a typo there, nothing is downloaded.
     with pytest.raises(DataNotFoundError) as caught:
         locate(WEIGHTS, explicit)
@@ -134,6 +137,14 @@ def test_offline_refuses_and_says_where_to_put_the_file(mirror, monkeypatch: pyt
     assert "offline" in message and f"{mirror.server.url}/akamaster/pytorch_resnet_cifar10/raw/" in message
     assert f"put the file at {mirror.cache / WEIGHTS}" in message and "set AGMC_DATA" in message
     assert mirror.server.requests == [] and _files_under(mirror.cache) == []
+
+
+def test_offline_cifar10_names_the_split_asked_for(mirror, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGMC_OFFLINE", "1")
+    with pytest.raises(DataNotFoundError, match=r"could not find 'cifar10/test.npz' \(CIFAR-10") as caught:
+        load_cifar10("test")
+    assert str(mirror.cache / "cifar-10-batches-py") in str(caught.value)  # every place looked at
+    assert mirror.server.requests == []
 
 
 def test_no_network_fails_in_seconds_naming_the_url_and_the_ways_out(isolated_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
