@@ -34,7 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "($AGMC_OFFLINE=1 or --offline); $AGMC_MIRROR=<base URL> replaces the public hosts.",
     )
     parser.add_argument("--data-dir", default=None, help="look only in this data root (as the other commands do)")
-    parser.add_argument("--verify", action="store_true", help="check every file found against its checksum (reads them all)")
+    parser.add_argument(
+        "--verify", action="store_true", help="check every file found against its checksum (reads them all)"
+    )
     parser.add_argument(
         "--download", nargs="*", metavar="NAME", default=None,
         help=f"download what is missing of NAME (default: everything); names: {names}",
@@ -79,7 +81,9 @@ def _print_table(rows: list[FileStatus]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.data_dir is not None and (args.download is not None or args.import_dir is not None):
-        raise ConfigError("--data-dir only selects where to look; --download and --import write to the user cache", option="data_dir")
+        raise ConfigError(
+            "--data-dir only selects where to look; --download and --import write to the user cache", option="data_dir"
+        )
     result: dict[str, Any] = {}
     failed = False
     if args.import_dir is not None:

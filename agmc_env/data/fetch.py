@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.client import HTTPException
 from pathlib import Path
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 import numpy as np
 
@@ -152,7 +152,8 @@ def download(name: str, wanted: str | None = None) -> list[Path]:
     first = wanted or source.files[0].path
     url = mirror_url(source.url)
     if offline():
-        raise _not_found(first, None, f"Not downloaded: offline ({OFFLINE_ENV_VAR}=1 or --offline); it comes from {url}.", source.title)
+        reason = f"Not downloaded: offline ({OFFLINE_ENV_VAR}=1 or --offline); it comes from {url}."
+        raise _not_found(first, None, reason, source.title)
     target = cache_data_dir()
     print(f"downloading {source.title} ({source.size / 2**20:.1f} MiB) from {url} into {target}", file=sys.stderr)
     try:
@@ -162,7 +163,8 @@ def download(name: str, wanted: str | None = None) -> list[Path]:
                 return _download_cifar10(source, url, target)
             return [_download_weights(source, url, target)]
     except (URLError, HTTPException, OSError) as error:  # no network, HTTP error, dropped connection
-        hint = "" if os.environ.get(MIRROR_ENV_VAR) else f" (behind a firewall? set {MIRROR_ENV_VAR}=<base URL of a mirror>)"
+        unreachable = not isinstance(error, HTTPError) and not os.environ.get(MIRROR_ENV_VAR)
+        hint = f" (behind a firewall? set {MIRROR_ENV_VAR}=<base URL of a mirror>)" if unreachable else ""
         raise _not_found(first, None, f"Downloading {url} failed: {error}{hint}.", source.title) from error
 
 
@@ -186,8 +188,8 @@ def _download_weights(source: Source, url: str, target: Path) -> Path:
 def _download_cifar10(source: Source, url: str, target: Path) -> list[Path]:
     from torchvision.datasets.utils import calculate_md5, download_and_extract_archive
 
-    # A private staging folder inside the cache (same file system, so the final moves are renames),
-    # removed whatever happens: the archive and its extracted batches never stay.
+    # A private staging folder inside the cache, removed whatever happens: the archive and its
+    # extracted batches never stay, and only verified arrays are written (atomically) beside it.
     staging = Path(tempfile.mkdtemp(prefix=".download-cifar10-", dir=target))
     try:
         try:
@@ -219,7 +221,8 @@ def write_cifar_arrays(
         x, y = read(split_of(data_file))
         problem = verify_arrays({"x": x, "y": y}, data_file)
         if problem:
-            raise CorruptFileError(f"{origin}: {data_file.path} {problem}, so nothing was kept", path=target / data_file.path)
+            message = f"{origin}: {data_file.path} {problem}, so nothing was kept"
+            raise CorruptFileError(message, path=target / data_file.path)
         arrays[data_file] = (x, y)
     paths = []
     for data_file, (x, y) in arrays.items():  # only once every split verified

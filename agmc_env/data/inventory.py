@@ -138,7 +138,9 @@ def _import_archive(archive: Path, source: Source, target: Path) -> list[ImportR
     staging = Path(tempfile.mkdtemp(prefix=".import-cifar10-", dir=target))
     try:
         extract_archive(archive, staging)
-        paths = write_cifar_arrays(source, lambda split: read_batches_arrays(staging / CIFAR_FOLDER, split), target, str(archive))
+        paths = write_cifar_arrays(
+            source, lambda split: read_batches_arrays(staging / CIFAR_FOLDER, split), target, str(archive)
+        )
     except CorruptFileError as error:
         return [ImportRecord(f.path, "rejected", archive, str(error)) for f in source.files]
     finally:
