@@ -70,7 +70,7 @@ def test_zoo_model_without_weights_needs_no_file(monkeypatch: pytest.MonkeyPatch
     def no_files(*args, **kwargs):
         raise AssertionError("a file was looked for")
 
-    monkeypatch.setattr(agmc_env.models, "find_data_file", no_files)
+    monkeypatch.setattr(agmc_env.models, "locate", no_files)  # finds or downloads weights
     clear_caches()  # build the model here, not from an earlier test's cache
     env = gym.make(ENV_ID, **NO_FILES)
     info = _play(env)
