@@ -19,7 +19,7 @@ from torch import nn
 
 from agmc_env.batchnorm_fold import ConvBnPairs, conv_bn_pairs, folded_batchnorm
 from agmc_env.data.imageset import ImageSet
-from agmc_env.errors import ConfigError
+from agmc_env.errors import ConfigError, InternalError
 from agmc_env.tuning import PRECISIONS, TuningCache, tune
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -132,14 +132,22 @@ class Evaluator:
         def seconds_per_image(precision: str, batch_size: int) -> float:
             batch = self.images[:batch_size]
             start = time.perf_counter()
-            with torch.inference_mode(), self._scoring(model), self._autocast(precision):
+            with torch.inference_mode(), self._scoring(model), self.autocast(precision):
                 model(batch).argmax(1).sum().item()  # .item() waits for the device
             return (time.perf_counter() - start) / len(batch)
 
         tuning = tune(seconds_per_image, self.device, key, len(self), self.precision, self.batch_size, cache)
         self.precision, self.batch_size = tuning.precision, tuning.batch_size
 
-    def _autocast(self, precision: str) -> contextlib.AbstractContextManager:
+    def autocast(self, precision: str | None = None) -> contextlib.AbstractContextManager:
+        """The autocast context of ``precision`` (default: the evaluator's) on its device.
+
+        The env re-calibrates batch norms inside it, so that the pruned model is calibrated and
+        scored at one precision (bf16 calibration ran ~2x faster than fp32 on a Zen 4 CPU).
+        """
+        precision = precision or self.precision
+        if precision == "auto":
+            raise InternalError("autocast() before the precision was resolved: call tune() first")
         if precision == "fp32":
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if precision == "bf16" else torch.float16
@@ -184,7 +192,7 @@ class Evaluator:
     def _accuracy(self, model: nn.Module, stop_below: float | None, sigmas: float) -> tuple[float, bool]:
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         total, quarter = len(self.labels), math.ceil(len(self.labels) / 4)
-        with self._autocast(self.precision):
+        with self.autocast(self.precision):
             for start in range(0, total, self.batch_size):
                 end = min(start + self.batch_size, total)
                 logits = model(self.images[start:end])

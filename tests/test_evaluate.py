@@ -82,3 +82,14 @@ def test_auto_precision_resolves_for_this_cpu(tiny_cnn) -> None:
     if not bf16_native():
         assert evaluator.precision == "fp32"
     assert evaluator.precision in ("fp32", "bf16") and evaluator.resolved
+
+
+def test_autocast_needs_a_resolved_precision() -> None:
+    from agmc_env.errors import InternalError
+
+    evaluator = Evaluator(synthetic_imageset(4, image_size=8), (0.5,) * 3, (0.25,) * 3, device="cpu", precision="auto", batch_size=4)
+    with pytest.raises(InternalError, match="tune"):
+        evaluator.autocast()
+    assert not torch.is_autocast_enabled("cpu")
+    with evaluator.autocast("bf16"):
+        assert torch.is_autocast_enabled("cpu")

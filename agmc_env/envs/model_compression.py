@@ -355,8 +355,12 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         model = self._method.prune(self._ratios, importance=self.config.importance, seed=self._torch_seed)
         timings["prune_seconds"] = time.perf_counter() - start
         if self._resources.calibration_images is not None:
-            self._resources.evaluator.prepare(model)  # device and memory format of the calibration images
-            recalibrate_batchnorm(model, self._resources.calibration_images)
+            evaluator = self._resources.evaluator
+            evaluator.prepare(model)  # device and memory format of the calibration images
+            # At the reward's precision: calibrated and scored alike, and bf16 halves this step where
+            # it is native (agreement with fp32: benchmarks/search_speed.py).
+            with evaluator.autocast():
+                recalibrate_batchnorm(model, self._resources.calibration_images)
         timings["calibration_seconds"] = time.perf_counter() - start - timings["prune_seconds"]
         return model
 

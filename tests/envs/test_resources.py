@@ -28,3 +28,43 @@ def test_the_model_is_described_once(pruning: str) -> None:
     table = describe_layers(model, (3, 32, 32))
     assert bundle.cost_model.base.macs == table.macs == sum(node.macs for node in bundle.graph.nodes)
     assert bundle.units is bundle.method.units and bundle.method.name == pruning
+
+
+def test_the_batch_size_is_tuned_on_a_pruned_copy(tmp_path) -> None:
+    from agmc_env.envs.config import EnvConfig
+    from agmc_env.envs.resources import TUNING_RATIO, clear_caches, get_resources
+    from agmc_env.tuning import TuningCache
+
+    clear_caches()
+    config = EnvConfig.create(
+        model=TinyResidualCNN(), dataset="synthetic", pretrained=False, val_size=64, cache_dir=str(tmp_path)
+    )
+    get_resources(config)
+    keys = list(TuningCache(tmp_path / "tuning.json")._read())
+    assert len(keys) == 1 and f"pruned {TUNING_RATIO}" in keys[0]
+    clear_caches()
+
+
+def test_batch_norms_are_recalibrated_at_the_reward_precision(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gymnasium as gym
+    import numpy as np
+    import torch
+
+    import agmc_env.envs.model_compression as env_module
+
+    seen: list[bool] = []
+    real = env_module.recalibrate_batchnorm
+    monkeypatch.setattr(
+        env_module, "recalibrate_batchnorm",
+        lambda *a, **k: (seen.append(torch.is_autocast_enabled("cpu")), real(*a, **k)),
+    )
+    for precision in ("fp32", "bf16"):
+        env = gym.make(
+            "agmc_env:ModelCompression-v0", model=TinyResidualCNN(), dataset="synthetic", pretrained=False,
+            val_size=32, bn_recalibration=True, precision=precision, device="cpu",
+        )
+        env.reset(seed=0)
+        terminated = False
+        while not terminated:
+            *_, terminated, _, _ = env.step(np.array([0.5], dtype=np.float32))
+    assert seen == [False, True]
