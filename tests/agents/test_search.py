@@ -30,6 +30,8 @@ REAL = pytest.param(REAL_ENV, marks=[pytest.mark.data, pytest.mark.slow], id="re
 # Where the choice of the best policy is not the point: no re-score after the last episode
 # (tests/agents/test_rescore.py covers it).
 NO_RESCORE = {"rescore_top": 0}
+# Elsewhere the default re-score, on a few images of each split (the whole splits cost seconds).
+SMALL_RESCORE = {"rescore_size": 32}
 SUMMARY_KEYS = {"best_accuracy", "best_reward", "kept_flops_fraction", "kept_params_fraction", "ratios", "episodes", "model_path"}
 
 
@@ -50,7 +52,7 @@ def _without_time(records: list[dict]) -> list[dict]:
 )
 def test_every_agent_completes_and_writes_every_file(tmp_path: Path, env_options: dict, agent: str) -> None:
     out = tmp_path / agent
-    summary = run_search(out, env_options, agent, episodes=3, agent_options=_options(agent), progress=False)
+    summary = run_search(out, env_options, agent, episodes=3, agent_options=_options(agent), progress=False, **SMALL_RESCORE)
     expected = 1 if AGENTS[agent].deterministic else 3  # deterministic baselines need one episode
     assert summary["episodes"] == expected and SUMMARY_KEYS <= set(summary)
     for name in ("config.json", "summary.json", "rewards.png", "best_policy.png", "checkpoint/state.json"):
@@ -91,14 +93,14 @@ def test_resume_gives_the_same_episodes_as_an_uninterrupted_search(tmp_path: Pat
     "env_options, agent", [*((TINY_ENV, name) for name in ("random", "uniform", "handcrafted", "cem")), pytest.param(REAL_ENV, "cem", marks=REAL.marks)]
 )
 def test_same_seed_same_result(tmp_path: Path, env_options: dict, agent: str) -> None:
-    first = run_search(tmp_path / "a", env_options, agent, episodes=3, seed=7, progress=False)
-    second = run_search(tmp_path / "b", env_options, agent, episodes=3, seed=7, progress=False)
+    first = run_search(tmp_path / "a", env_options, agent, episodes=3, seed=7, progress=False, **SMALL_RESCORE)
+    second = run_search(tmp_path / "b", env_options, agent, episodes=3, seed=7, progress=False, **SMALL_RESCORE)
     assert {k: first[k] for k in SUMMARY_KEYS - {"model_path"}} == {k: second[k] for k in SUMMARY_KEYS - {"model_path"}}
     assert _without_time(_lines(tmp_path / "a")) == _without_time(_lines(tmp_path / "b"))
 
 
 def test_existing_search_needs_resume_with_the_same_config(tmp_path: Path) -> None:
-    run_search(tmp_path, TINY_ENV, "random", episodes=1, progress=False)
+    run_search(tmp_path, TINY_ENV, "random", episodes=1, progress=False, **NO_RESCORE)
     with pytest.raises(ValueError, match="--resume"):
         run_search(tmp_path, TINY_ENV, "random", episodes=2, progress=False)
     with pytest.raises(ValueError, match="different agent"):
