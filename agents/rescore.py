@@ -145,11 +145,13 @@ def rescore_top_policies(
             info = unwrapped.replay(record["ratios"], record.get("importance_seed"))
             accuracy = search.accuracy(unwrapped.pruned_model)
             base = unwrapped.cost_model.base
-            result = CompressionResult(accuracy, info["kept_macs"], info["kept_params"], base.macs, base.params, config.target)
+            result = CompressionResult(
+                accuracy, info["kept_macs"], info["kept_params"], base.macs, base.params, config.target
+            )
             rows.append({
-                "rank": rank, "episode": record["episode"], "reward": record["reward"], "reward_accuracy": record["accuracy"],
-                "search_split_accuracy": accuracy, "search_split_reward": compute_reward(config.reward, result)[0],
-                "winner": False,
+                "rank": rank, "episode": record["episode"], "reward": record["reward"],
+                "reward_accuracy": record["accuracy"], "search_split_accuracy": accuracy,
+                "search_split_reward": compute_reward(config.reward, result)[0], "winner": False,
             })  # fmt: skip
             bar.update(1)
         winning = max(rows, key=lambda row: (row["search_split_reward"], -row["rank"]))

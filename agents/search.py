@@ -43,6 +43,7 @@ import torch
 
 from agmc_env.atomic import atomic_write_json
 from agmc_env.errors import ConfigError
+from agmc_env.models import get_spec
 from agents.best_model import BestModel
 from agents.checkpoint import Checkpoint, capture_rng, restore_rng
 from agents.drivers import ProtocolDriver, SB3Driver
@@ -51,7 +52,6 @@ from agents.plots import plot_episodes, plot_policy
 from agents.presets import SEARCH_DEFAULTS
 from agents.recorder import EpisodeRecorder
 from agents.registry import get_agent_spec, merge_env_options
-from agmc_env.models import get_spec
 from agents.rescore import LABELS, RESCORE_CSV, RESCORE_JSON, rescore_top_policies, top_record
 
 ENV_ID = "agmc_env:ModelCompression-v0"
@@ -301,12 +301,12 @@ def _finish(
         **evaluation,
     }
     if rescored is not None:
-        summary.update(rescore_summary(rescored))
+        summary.update(_rescore_summary(rescored))
     atomic_write_json(out / "summary.json", summary)
     return summary
 
 
-def rescore_summary(rescored: dict[str, Any]) -> dict[str, Any]:
+def _rescore_summary(rescored: dict[str, Any]) -> dict[str, Any]:
     """The summary keys of a re-score: the winner's accuracies, each named by its split, and the candidates."""
     keys = ("search_reward_accuracy", *LABELS, "accuracy_splits")
     return {

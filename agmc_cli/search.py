@@ -156,7 +156,8 @@ def _print_rescored(summary: dict[str, Any]) -> None:
     print(f"\naccuracy of the chosen policy (episode {summary['best_episode']}), by split:")
     for key, where in labelled.items():
         note = " (the search's reward)" if key == "search_reward_accuracy" else ""
-        print(f"  {key:<23} {summary[key]:6.2f} %  {where['split']} split, {where['images']:,} images, {where['precision']}{note}")
+        images = f"{where['images']:,} images"
+        print(f"  {key:<23} {summary[key]:6.2f} %  {where['split']} split, {images}, {where['precision']}{note}")
     rows = summary["rescore"]
     reward_images = labelled["search_reward_accuracy"]["images"]
     split_images = labelled["search_split_accuracy"]["images"]

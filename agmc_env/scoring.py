@@ -111,5 +111,6 @@ def score_model(
     seconds = time.perf_counter() - start
     cost = count_cost(model, spec.input_size)
     return Score(
-        name, accuracy, cost.flops, cost.macs, cost.params, len(evaluator), seconds, str(evaluator.device), evaluator.precision
-    )
+        name, accuracy, cost.flops, cost.macs, cost.params, len(evaluator), seconds, str(evaluator.device),
+        evaluator.precision,
+    )  # fmt: skip

@@ -86,7 +86,8 @@ def test_the_winner_is_the_best_on_the_split_not_the_best_reward(tmp_path: Path,
     model, spec = load_pruned(out / "best")
     assert _params(model) == expected["kept_params"] and spec["ratios"] == expected["ratios"]
     policy = json.loads((out / "best" / "policy.json").read_text())
-    assert policy["episode"] == expected["episode"] and policy["rescore"]["search_split_accuracy"] == summary["search_split_accuracy"]
+    assert policy["episode"] == expected["episode"]
+    assert policy["rescore"]["search_split_accuracy"] == summary["search_split_accuracy"]
 
 
 def test_summary_labels_and_best_score_as_recorded(tmp_path: Path) -> None:
@@ -126,7 +127,8 @@ def test_rescore_top_0_keeps_the_best_reward_and_the_old_summary(tmp_path: Path)
     records = _records(out)
     policy = json.loads((out / "best" / "policy.json").read_text())
     assert policy["reward"] == summary["best_reward"] == max(r["reward"] for r in records)
-    assert policy["episode"] == summary["best_episode"] == min(r["episode"] for r in records if r["reward"] == policy["reward"])
+    first_best = min(r["episode"] for r in records if r["reward"] == policy["reward"])
+    assert policy["episode"] == summary["best_episode"] == first_best
 
 
 def _no_scoring(*args: object, **kwargs: object) -> None:
@@ -196,4 +198,5 @@ def test_real_data_rescore_agrees_with_each_candidate_scored_on_its_own(tmp_path
         assert accuracies[row["episode"]] == pytest.approx(row["search_split_accuracy"], abs=0.2 + 1e-9)  # one image
     assert summary["best_episode"] == max(accuracies, key=accuracies.get)
     best, _ = load_pruned(out / "best")
-    assert score_model(best, "resnet20", "search", size=500, device="cpu").accuracy == pytest.approx(accuracies[summary["best_episode"]])
+    best_score = score_model(best, "resnet20", "search", size=500, device="cpu")
+    assert best_score.accuracy == pytest.approx(accuracies[summary["best_episode"]])

@@ -29,7 +29,8 @@ def test_search_json_summary(agmc, tmp_path: Path, capsys) -> None:
     summary = json.loads(capsys.readouterr().out)
     assert summary["episodes"] == 2 and summary["model_path"] == str(out / "best")
     splits = summary["accuracy_splits"]  # the chosen policy's accuracies, each named by its split
-    assert [(s["split"], s["images"]) for s in splits.values()] == [("search", 100), ("search", 500), ("report", 500), ("test", 500)]
+    expected = [("search", 100), ("search", 500), ("report", 500), ("test", 500)]
+    assert [(s["split"], s["images"]) for s in splits.values()] == expected
     assert all(0 < summary[key] <= 100 for key in splits)
     assert 0 < summary["kept_flops_fraction"] <= 0.5 and len(summary["ratios"]) == 9
     assert any((out / "tensorboard" / "search").iterdir())

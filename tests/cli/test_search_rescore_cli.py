@@ -43,7 +43,8 @@ def test_json_has_the_labelled_accuracies_and_rescore_top_0_the_old_summary(agmc
     assert agmc(*SEARCH, "--out", str(tmp_path / "a"), "--rescore-top", "2", "--rescore-size", "32", "--json") == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["rescore_top"] == 2 and len(summary["rescore"]) == 2
-    assert [summary["accuracy_splits"][k]["images"] for k in ("search_split_accuracy", "report_split_accuracy", "test_accuracy")] == [32] * 3
+    splits = summary["accuracy_splits"]
+    assert [splits[k]["images"] for k in ("search_split_accuracy", "report_split_accuracy", "test_accuracy")] == [32] * 3
     assert agmc(*SEARCH, "--out", str(tmp_path / "b"), "--rescore-top", "0") == 0
     screen = capsys.readouterr().out
     assert "best_reward" in screen and "by split" not in screen and "rescore" not in screen
@@ -52,7 +53,10 @@ def test_json_has_the_labelled_accuracies_and_rescore_top_0_the_old_summary(agmc
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["--rescore-top", "-1"], "--rescore-top must be an integer >= 0"), (["--rescore-size", "0"], "--rescore-size: must be >= 1")],
+    [
+        (["--rescore-top", "-1"], "--rescore-top must be an integer >= 0"),
+        (["--rescore-size", "0"], "--rescore-size: must be >= 1"),
+    ],
 )
 def test_bad_rescore_flags_exit_2_before_the_search(agmc, tmp_path: Path, capsys, argv: list[str], message: str) -> None:
     assert agmc(*SEARCH, "--out", str(tmp_path / "run"), *argv) == 2
