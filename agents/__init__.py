@@ -13,6 +13,7 @@ module                     what it holds
 ``agents.cem``             ``CEMAgent``: the cross-entropy method on the plain Gym API
 ``agents.registry``        every ``--agent`` name and the env options it implies
 ``agents.search``          ``run_search``: logged, checkpointed, resumable searches
+``agents.rescore``         the top-k re-score on the whole search split that names the winner
 ``agmc_env.finetune``        fine-tuning of pruned models
 ``agents.cli``             the ``agmc`` command line
 =========================  ==================================================================

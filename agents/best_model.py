@@ -52,6 +52,10 @@ class BestModel:
                 os.replace(self.path, self._prev)
         os.replace(self._tmp, self.path)
 
+    def policy(self) -> dict[str, Any] | None:
+        """The policy of the model in ``best/`` (``None`` when there is none)."""
+        return _read_policy(self.path) if self.path.exists() else None
+
     def commit(self) -> None:
         """The checkpoint now covers ``best/``: forget the previous one."""
         shutil.rmtree(self._prev, ignore_errors=True)

@@ -6,8 +6,12 @@ What a search writes into its directory ``DIR``:
 ``config.json``      the env options, agent, seed and episode count of the search
 ``episodes.jsonl``   one line per episode (``episode, ratios, kept_flops_fraction,
                      kept_params_fraction, accuracy, reward, seconds``...), flushed per episode
-``best/``            the best episode's pruned model (``agmc_env.pruning.load_pruned``) and its
-                     policy (``policy.json``)
+``best/``            the chosen episode's pruned model (``agmc_env.pruning.load_pruned``) and its
+                     policy (``policy.json``): the best reward during the search, the re-score's
+                     winner after it
+``rescore.json``     with ``rescore_top=K``: the K best policies re-scored on the whole search
+                     split, the winner and its report-split and test accuracy (``rescore.csv``:
+                     the candidates; see :mod:`agents.rescore`)
 ``rewards.png``      reward and accuracy per episode; ``best_policy.png``: the best per-unit ratios
 ``summary.json``     the final summary (what ``agmc search --json`` prints)
 ``checkpoint/``      agent, replay buffer, noise and random states after the last episode
@@ -16,6 +20,7 @@ What a search writes into its directory ``DIR``:
 
 A search killed at any moment (even ``kill -9``) continues with ``resume=True`` from its last
 completed episode: the log is cut back to the checkpoint, so no episode is lost or logged twice.
+A finished search that is resumed with nothing left to run reuses its ``rescore.json``.
 
 Example:
     >>> summary = run_search("runs/r20", {"model": "resnet20", "val_size": 500}, agent="ddpg", episodes=100)
@@ -38,13 +43,16 @@ import torch
 
 from agmc_env.atomic import atomic_write_json
 from agmc_env.errors import ConfigError
+from agmc_env.models import get_spec
 from agents.best_model import BestModel
 from agents.checkpoint import Checkpoint, capture_rng, restore_rng
 from agents.drivers import ProtocolDriver, SB3Driver
 from agents.episode_log import EpisodeLog
 from agents.plots import plot_episodes, plot_policy
+from agents.presets import SEARCH_DEFAULTS
 from agents.recorder import EpisodeRecorder
 from agents.registry import get_agent_spec, merge_env_options
+from agents.rescore import LABELS, RESCORE_CSV, RESCORE_JSON, rescore_top_policies, top_record
 
 ENV_ID = "agmc_env:ModelCompression-v0"
 AgentBuilder = Callable[[gym.Env, int], Any]
@@ -70,6 +78,7 @@ class _Bookkeeper:
             "accuracy": float(info["accuracy"]),
             "reward": float(info["reward"]),
             "reward_cached": bool(info.get("reward_cached", False)),
+            "importance_seed": int(info.get("importance_seed", 0)),
             "seconds": round(now - self.clock, 4),
         }
         self.clock = now
@@ -134,6 +143,8 @@ def run_search(
     resume: bool = False,
     tensorboard: bool = False,
     progress: bool = True,
+    rescore_top: int = SEARCH_DEFAULTS.rescore_top,
+    rescore_size: int | None = None,
 ) -> dict[str, Any]:
     """Search a compression policy and write the results into ``out`` (see the module docstring).
 
@@ -148,6 +159,12 @@ def run_search(
         resume: continue the search in ``out`` from its checkpoint (a fresh start when it has none).
         tensorboard: also write TensorBoard logs into ``out/tensorboard``. (default: ``False``)
         progress: show a progress bar on stderr. (default: ``True``)
+        rescore_top: after the last episode, re-score the best ``rescore_top`` distinct policies on
+            the whole search split at fp32 and keep the winner in ``best/`` (:mod:`agents.rescore`);
+            the summary then labels the winner's accuracies by split. ``0``: keep the episode with
+            the best reward, no further scoring. (default: ``agents.presets.SEARCH_DEFAULTS``, 5)
+        rescore_size: re-score on the first ``rescore_size`` images of each split instead of all.
+            (default: ``None``, the whole splits)
 
     Returns:
         The summary written to ``out/summary.json``.
@@ -157,6 +174,7 @@ def run_search(
     """
     if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
         raise ConfigError.for_option("episodes", f"must be an integer >= 1, got {episodes!r}")
+    _check_rescore(rescore_top, rescore_size)
     agent_options = dict(agent_options or {})
     name = agent if isinstance(agent, str) else getattr(agent, "__qualname__", repr(agent))
     env_options = merge_env_options(agent, dict(env_options)) if isinstance(agent, str) else dict(env_options)
@@ -170,6 +188,8 @@ def run_search(
     from tqdm import tqdm
 
     env = gym.make(ENV_ID, **env_options)  # bad options and missing data fail here, before any file
+    if rescore_top and rescore_size is not None:
+        _check_split_size(env, rescore_size)
     recorder = EpisodeRecorder(env)
     driver = _make_driver(recorder, agent, seed, agent_options, out, tensorboard)  # bad agent options too
     out.mkdir(parents=True, exist_ok=True)
@@ -178,6 +198,10 @@ def run_search(
     done = state["episodes"]
     log = EpisodeLog(out / "episodes.jsonl", keep=done)
     best_policy = best.recover(done) if resuming else None
+    if log.records:  # best/ may hold an earlier re-score's winner: later episodes must beat the top reward
+        top = top_record(log.records)
+        if best_policy is None or top["reward"] > best_policy["reward"]:
+            best_policy = {**top, "unit_names": env.unwrapped.unit_names}
     deterministic = isinstance(agent, str) and get_agent_spec(agent).deterministic
     target = min(episodes, 1 if deterministic else driver.max_episodes or episodes)
     if resuming:
@@ -201,6 +225,13 @@ def run_search(
             files = {**driver.save(checkpoint, count), "rng": checkpoint.write_pickle("rng", count, capture_rng())}
             checkpoint.commit({"episodes": count, "files": files, "agent": name})
             best.commit()
+        seconds = time.perf_counter() - start
+        bar.close()
+        if rescore_top:
+            rescored = rescore_top_policies(env, log.records, rescore_top, out, best, rescore_size, progress)
+        else:
+            rescored = None
+            _keep_top_reward(env, best, keeper.best_policy, out)
     finally:
         bar.close()
         log.close()
@@ -208,18 +239,52 @@ def run_search(
             keeper.tensorboard.close()
         env.close()
     model = env.unwrapped.config.model_name
-    seconds = time.perf_counter() - start
-    return _finish(out, name, model, log.records, keeper.best_policy, seconds, evaluation)
+    return _finish(out, name, model, log.records, keeper.best_policy, seconds, evaluation, rescored)
+
+
+def _check_rescore(top: Any, size: Any) -> None:
+    if not isinstance(top, int) or isinstance(top, bool) or top < 0:
+        raise ConfigError.for_option("rescore_top", f"must be an integer >= 0 (0: no re-score), got {top!r}")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+        raise ConfigError.for_option("rescore_size", f"must be None (the whole split) or an integer >= 1, got {size!r}")
+
+
+def _check_split_size(env: gym.Env, size: int) -> None:
+    """Fail before the search, not after it, when the splits are smaller than ``size``."""
+    from agmc_env.data import load_split
+
+    config = env.unwrapped.config
+    dataset = config.dataset or get_spec(config.model_name).dataset
+    for split in LABELS.values():
+        try:
+            load_split(split, dataset, config.data_dir, config.split_seed, size)
+        except ConfigError as error:
+            raise ConfigError.for_option("rescore_size", f"is too large: {error}") from None
+
+
+def _keep_top_reward(env: gym.Env, best: BestModel, policy: dict | None, out: Path) -> None:
+    """Without a re-score, ``best/`` holds the best reward (an earlier run's re-score may have put its winner there)."""
+    saved = best.policy()
+    if policy is not None and (saved is None or saved.get("episode") != policy["episode"]):
+        env.unwrapped.replay(policy["ratios"], policy.get("importance_seed"))
+        best.save(env, policy)
+        best.commit()
+    for name in (RESCORE_JSON, RESCORE_CSV):  # they would describe another choice
+        (out / name).unlink(missing_ok=True)
 
 
 def _finish(
-    out: Path, agent: str, model: str, records: list[dict], best: dict | None, seconds: float, evaluation: dict
+    out: Path, agent: str, model: str, records: list[dict], best: dict | None, seconds: float, evaluation: dict,
+    rescored: dict | None,
 ) -> dict:
     """Plots and ``summary.json``; returns the summary."""
+    if rescored is not None:
+        best = {**rescored["winner"], "unit_names": best["unit_names"] if best else None}
     if best is None:
         raise RuntimeError(f"{out}: the search finished without a single episode")
     plot_episodes(records, out / "rewards.png")
-    plot_policy(best["unit_names"], best["ratios"], out / "best_policy.png", f"best policy (episode {best['episode']})")
+    title = f"{'re-scored winner' if rescored else 'best policy'} (episode {best['episode']})"
+    plot_policy(best["unit_names"], best["ratios"], out / "best_policy.png", title)
     summary = {
         "agent": agent,
         "model": model,
@@ -235,5 +300,16 @@ def _finish(
         "seconds": round(seconds, 2),
         **evaluation,
     }
+    if rescored is not None:
+        summary.update(_rescore_summary(rescored))
     atomic_write_json(out / "summary.json", summary)
     return summary
+
+
+def _rescore_summary(rescored: dict[str, Any]) -> dict[str, Any]:
+    """The summary keys of a re-score: the winner's accuracies, each named by its split, and the candidates."""
+    keys = ("search_reward_accuracy", *LABELS, "accuracy_splits")
+    return {
+        "rescore_top": rescored["top"], **{key: rescored[key] for key in keys}, "rescore": rescored["candidates"],
+        "rescore_seconds": rescored["seconds"],
+    }  # fmt: skip

@@ -3,6 +3,9 @@
 Progress on stderr; the summary on stdout (``--json``: one object). Everything else is in ``--out``:
 ``config.json``, ``episodes.jsonl``, ``best/`` (the pruned model and ``policy.json``),
 ``rewards.png``, ``best_policy.png``, ``summary.json``, ``checkpoint/`` (see :mod:`agents.search`).
+After the last episode the ``--rescore-top`` best policies are re-scored on the whole search split
+and the best of them is kept (:mod:`agents.rescore`); the screen then lists them and labels each
+accuracy of the chosen policy with its split, image count and precision.
 With ``--finetune-epochs N``, the best model is then fine-tuned into ``best-finetuned/`` by
 :func:`agmc_env.finetune.finetune_pruned` (what ``agmc finetune --pruned OUT/best`` does), and the
 summary gains its accuracies.
@@ -38,7 +41,7 @@ ENV_FLAGS = (
 # Flags of the search runner's and the agents' own options, for errors the library raises about them.
 RUN_FLAGS = {
     "episodes": "--episodes", "warmup_episodes": "--warmup", "population": "--population",
-    "epochs": "--finetune-epochs",
+    "epochs": "--finetune-epochs", "rescore_top": "--rescore-top", "rescore_size": "--rescore-size",
 }  # fmt: skip
 
 
@@ -71,6 +74,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         add_env_option(parser, option, PRESET)
     parser.add_argument("--seed", type=int, default=0, help="seeds the agent, the env and torch (default: 0)")
     add_threads_argument(parser)
+    parser.add_argument(
+        "--rescore-top", type=int, default=SEARCH_DEFAULTS.rescore_top, metavar="K",
+        help="after the last episode, re-score the K best distinct policies (by reward) at fp32 on the whole "
+        "search split, keep the best of them in OUT/best and score it on the report split and the test set; "
+        f"0: keep the best reward, no further scoring (default: {SEARCH_DEFAULTS.rescore_top})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rescore-size", type=positive_int, default=None, metavar="N",
+        help="re-score on the first N images of each split (default: the whole splits, on CIFAR-10 5,000 "
+        "search, 5,000 report and 10,000 test images)",
+    )  # fmt: skip
     parser.add_argument(
         "--finetune-epochs", type=int, default=0,
         help="then fine-tune OUT/best for this many epochs into OUT/best-finetuned, with the defaults of "
@@ -121,13 +135,40 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             tensorboard=args.tensorboard,
             progress=not args.no_progress,
+            rescore_top=args.rescore_top,
+            rescore_size=args.rescore_size,
         )
         if finetune_config is not None:
             summary = _finetune_best(args, finetune_config, summary)
     except ConfigError as error:
         raise flag_error(error, RUN_FLAGS) from None
-    print_result(summary, args.json)
+    if args.json or "rescore" not in summary:
+        print_result(summary, args.json)
+    else:
+        _print_rescored(summary)
     return 0
+
+
+def _print_rescored(summary: dict[str, Any]) -> None:
+    """The summary for people: the key lines, then the chosen policy's accuracies by split and the candidates."""
+    labelled = summary["accuracy_splits"]
+    print_result({k: v for k, v in summary.items() if k not in ("rescore", "accuracy_splits", *labelled)}, False)
+    print(f"\naccuracy of the chosen policy (episode {summary['best_episode']}), by split:")
+    for key, where in labelled.items():
+        note = " (the search's reward)" if key == "search_reward_accuracy" else ""
+        images = f"{where['images']:,} images"
+        print(f"  {key:<23} {summary[key]:6.2f} %  {where['split']} split, {images}, {where['precision']}{note}")
+    rows = summary["rescore"]
+    reward_images = labelled["search_reward_accuracy"]["images"]
+    split_images = labelled["search_split_accuracy"]["images"]
+    print(f"\nre-scored top {len(rows)} by reward on the search split (* the chosen one):")
+    print(f"  {'rank':>5} {'episode':>7} {'reward':>8} {f'acc@{reward_images}':>10} {f'acc@{split_images}':>10}")
+    for row in rows:
+        mark = "*" if row["winner"] else " "
+        print(
+            f"  {mark}{row['rank']:>4} {row['episode']:>7} {row['reward']:>8.4f} {row['reward_accuracy']:>10.2f} "
+            f"{row['search_split_accuracy']:>10.2f}"
+        )
 
 
 def _finetune_config(args: argparse.Namespace) -> FinetuneConfig:

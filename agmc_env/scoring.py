@@ -52,11 +52,40 @@ def load_scored_model(
     return get_model(model, pretrained=True, weights_path=weights_path, data_dir=data_dir), model
 
 
+def split_evaluator(
+    name: str,
+    split: str = "test",
+    *,
+    dataset: str | None = None,
+    size: int | None = None,
+    split_seed: int = 0,
+    data_dir: str | os.PathLike | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    batch_size: int | None = None,
+) -> Evaluator:
+    """An :class:`~agmc_env.evaluate.Evaluator` on ``split`` with zoo model ``name``'s normalisation.
+
+    Args:
+        name: the zoo name of the (base) model: its data set, input size, mean and std.
+        split: a data split (``agmc_env.data.SPLITS``). (default: ``"test"``)
+        dataset: the data set instead of the model's (``"synthetic"`` for tests). (default: the model's)
+        size: only the first ``size`` images of the split. (default: all)
+        split_seed: seed of the search/report split. (default: ``0``)
+        data_dir: the data root. (default: the resolution order of :mod:`agmc_env.paths`)
+        device, precision, batch_size: of the :class:`~agmc_env.evaluate.Evaluator`.
+    """
+    spec = get_spec(name)
+    images = load_split(split, dataset or spec.dataset, data_dir, split_seed, size, image_size=spec.input_size[-1])
+    return Evaluator(images, spec.mean, spec.std, device, precision, batch_size)
+
+
 def score_model(
     model: nn.Module,
     name: str,
     split: str = "test",
     *,
+    dataset: str | None = None,
     size: int | None = None,
     split_seed: int = 0,
     data_dir: str | os.PathLike | None = None,
@@ -69,19 +98,19 @@ def score_model(
     Args:
         model: the model (a zoo model, or one pruned from zoo model ``name``).
         name: its zoo name.
-        split: a data split (``agmc_env.data.SPLITS``). (default: ``"test"``)
-        size: score only the first ``size`` images. (default: all)
-        split_seed: seed of the search/report split. (default: ``0``)
-        data_dir: the data root. (default: the resolution order of :mod:`agmc_env.paths`)
-        device, precision, batch_size: of the :class:`~agmc_env.evaluate.Evaluator`.
+        split, dataset, size, split_seed, data_dir, device, precision, batch_size: as
+            :func:`split_evaluator`.
     """
     spec = get_spec(name)
-    images = load_split(split, spec.dataset, data_dir, split_seed, size)
-    evaluator = Evaluator(images, spec.mean, spec.std, device, precision, batch_size)
+    evaluator = split_evaluator(
+        name, split, dataset=dataset, size=size, split_seed=split_seed, data_dir=data_dir, device=device,
+        precision=precision, batch_size=batch_size,
+    )  # fmt: skip
     start = time.perf_counter()
     accuracy = evaluator.accuracy(model)
     seconds = time.perf_counter() - start
     cost = count_cost(model, spec.input_size)
     return Score(
-        name, accuracy, cost.flops, cost.macs, cost.params, len(images), seconds, str(evaluator.device), evaluator.precision
-    )
+        name, accuracy, cost.flops, cost.macs, cost.params, len(evaluator), seconds, str(evaluator.device),
+        evaluator.precision,
+    )  # fmt: skip

@@ -20,7 +20,9 @@ agmc_ddpg       ``agmc``: DDPG on the learned graph (GAE) embedding
 agmc_td3        ``td3`` with ``embedding="gnn"``
 ==============  ===========================================================================
 
-The methods and the run layout are ``agents.benchmarking``'s. The best model of each search is then scored on the report split (never seen by a search),
+The methods and the run layout are ``agents.benchmarking``'s. Each search names its best model by
+re-scoring its ``--rescore-top`` best policies on the search split (``agents.rescore``); that model is
+then scored on the report split (never seen by a search or by that choice),
 without fine-tuning and after the same fine-tune for every method (``agmc_env.finetune.finetune``
 with its default settings: ``--finetune-epochs`` (default 1) on ``--finetune-size`` images of the
 training set, distilling the unpruned model unless ``--no-distill``, the seed of the run).
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from agents.presets import SEARCH_DEFAULTS
 from harness.methods import METHODS, method_search
 from agmc_env.finetune import FinetuneConfig, finetune
 from harness.reporting import markdown_table, mean_std, write_csv, write_json
@@ -63,6 +66,12 @@ parser.add_argument(
     help="re-estimate BN statistics after pruning, in every episode (env option; default: on, since without it "
     "inner-unit pruning to 50%% FLOPs leaves ResNet-20 near chance and the reward barely ranks policies)",
 )
+parser.add_argument(
+    "--rescore-top", type=int, default=SEARCH_DEFAULTS.rescore_top,
+    help="re-score this many of a search's best policies on the search split before naming its best "
+    "(0: the best reward)",
+)  # fmt: skip
+parser.add_argument("--rescore-size", type=int, default=None, help="search-split images of the re-score (default: all 5,000)")
 parser.add_argument("--report-size", type=int, default=None, help="report-split images (default: all 5,000)")
 parser.add_argument("--finetune-epochs", type=int, default=1, help="0: no fine-tuning")
 parser.add_argument("--finetune-size", type=int, default=None, help="training images to fine-tune on (default: all 50,000)")
@@ -81,6 +90,7 @@ args = parser.parse_args()
 if args.quick:
     args.models, args.seeds, args.episodes, args.warmup_episodes = ["resnet20"], [0], 6, 2
     args.val_size, args.report_size, args.finetune_size, args.speed_images = 200, 500, 256, 250
+    args.rescore_size = 500
     args.finetune_epochs = min(args.finetune_epochs, 1)
 
 out_dir = Path(args.out_dir)
@@ -106,8 +116,9 @@ for model_name in args.models:
     for seed in args.seeds:
         for method in args.methods:
             out, summary = method_search(
-                args.out_dir, model_name, method, seed, env_options, args.episodes, args.warmup_episodes, args.reuse
-            )
+                args.out_dir, model_name, method, seed, env_options, args.episodes, args.warmup_episodes, args.reuse,
+                args.rescore_top, args.rescore_size,
+            )  # fmt: skip
             pruned, _ = load_pruned(out / "best")
             row = {
                 "model": model_name, "method": method, "seed": seed, "episodes": summary["episodes"],

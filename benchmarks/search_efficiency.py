@@ -29,6 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 import numpy as np  # noqa: E402
 
+from agents.presets import SEARCH_DEFAULTS  # noqa: E402
 from harness.methods import best_so_far, episodes_to_reach, method_search, read_episodes  # noqa: E402
 from harness.reporting import markdown_table, mean_std, write_csv, write_json  # noqa: E402
 from harness.timing import machine_summary  # noqa: E402
@@ -44,6 +45,9 @@ parser.add_argument("--preserve", type=float, default=0.5, help="fraction of FLO
 parser.add_argument("--val-size", type=int, default=1000, help="search-split images scored for the reward")
 parser.add_argument("--bn-recalibration", action=argparse.BooleanOptionalAction, default=True)
 parser.add_argument("--levels", nargs="+", type=float, default=[0.5, 0.8, 0.9, 0.95])
+# The curves are rewards; the re-score only names the runs' best models (compare.py --reuse reads them).
+parser.add_argument("--rescore-top", type=int, default=SEARCH_DEFAULTS.rescore_top, help="as agmc search's")
+parser.add_argument("--rescore-size", type=int, default=None, help="as agmc search's (default: the whole splits)")
 parser.add_argument("--device", default="auto")
 parser.add_argument("--out-dir", default="runs/benchmarks", help="search directories (shared with compare.py)")
 parser.add_argument("--reuse", action="store_true", help="reuse (or resume) searches found in --out-dir")
@@ -51,19 +55,20 @@ parser.add_argument("--quick", action="store_true", help="2 seeds, 6 episodes, 2
 parser.add_argument("--plot-out", default=None, help="default: <out-dir>/<model>_search_efficiency.png")
 args = parser.parse_args()
 if args.quick:
-    args.seeds, args.episodes, args.warmup_episodes, args.val_size = args.seeds[:2], 6, 2, 200
+    args.seeds, args.episodes, args.warmup_episodes, args.val_size, args.rescore_size = args.seeds[:2], 6, 2, 200, 200
 
 out_dir = Path(args.out_dir)
 env_options = {
     "dataset": "cifar10", "target": "flops", "preserve": args.preserve, "val_size": args.val_size,
     "bn_recalibration": args.bn_recalibration, "device": args.device,
 }
-_, uniform = method_search(out_dir, args.model, "handcrafted", 0, env_options, 1, reuse=args.reuse)
+rescore = {"rescore_top": args.rescore_top, "rescore_size": args.rescore_size}
+_, uniform = method_search(out_dir, args.model, "handcrafted", 0, env_options, 1, reuse=args.reuse, **rescore)
 curves: dict[str, list[list[float]]] = {}
 for embedding, method in EMBEDDINGS.items():
     for seed in args.seeds:
         out, _ = method_search(
-            out_dir, args.model, method, seed, env_options, args.episodes, args.warmup_episodes, args.reuse
+            out_dir, args.model, method, seed, env_options, args.episodes, args.warmup_episodes, args.reuse, **rescore
         )
         rewards = [r["reward"] for r in read_episodes(out)][: args.episodes]
         curves.setdefault(embedding, []).append(best_so_far(rewards))

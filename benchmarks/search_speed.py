@@ -211,6 +211,8 @@ search_dirs = tempfile.TemporaryDirectory()
 for name in SETTINGS if "search" in args.parts else ():
     out = Path(search_dirs.name) / name
     argv = ["search", "--model", args.model, "--out", str(out), "--no-progress", "--device", args.device, *search_extra]
+    # Per-episode costs are measured here; the re-score after the last episode is a one-off, left out.
+    argv += ["--rescore-top", "0"]
     if args.search_episodes is not None:
         argv += ["--episodes", str(args.search_episodes)]
     if name == "old":

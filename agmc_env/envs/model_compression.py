@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -96,7 +97,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     `reward_*` terms, `policy_ratios` (the ratios as decided, before `fill_budget` changes them;
     `ratios` are those pruned), `budget_filled` (the fraction of the target cost given back),
     `reward_cached` (the pruned shape, i.e. the kept-channel vector, was scored
-    before in this env and its accuracy reused: exact, the env being deterministic), and the
+    before in this env and its accuracy reused: exact, the env being deterministic),
+    `importance_seed` (the seed of `importance="random"`'s channel choice; `replay` takes it), and the
     evaluation's resolved `precision` and `batch_size` (also `env.unwrapped.precision` and
     `env.unwrapped.batch_size`). `early_stopped` is true when the episode asked for early stopping
     and its accuracy is the estimate from a quarter of the images (see Starting State). The pruned
@@ -125,6 +127,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `pruned_model`        | the last finished episode's pruned model (`None` before one)        |
     | `last_info`           | the last finished episode's final `info`                            |
     | `save_pruned(path)`   | write that model and its policy (`agmc_env.pruning.load_pruned`)    |
+    | `kept_sizes()`        | what each ratio of a vector keeps of its unit (the pruned shape)    |
+    | `replay()`            | end an episode at given final ratios: prune, re-calibrate, score    |
 
     ## Arguments
 
@@ -405,10 +409,48 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             **reward_info,
             "reward_cached": cached,
             "early_stopped": stopped,
+            "importance_seed": self._torch_seed,
             "precision": self.precision,
             "batch_size": self.batch_size,
         }
         return reward, dict(self.last_info)
+
+    def kept_sizes(self, ratios: Sequence[float]) -> list[int]:
+        """What each ratio keeps of its unit: channels, or weights with ``pruning="fine_grained"``.
+
+        Two ratio vectors with the same kept sizes give the same pruned model (the reward cache's key).
+        """
+        return self._method.kept_sizes(ratios)
+
+    def replay(self, ratios: Sequence[float], importance_seed: int | None = None) -> dict[str, Any]:
+        """End an episode at ``ratios`` without stepping, exactly as its last step would end it.
+
+        The model is pruned at ``ratios`` (taken as final: no wall, no budget filling), re-calibrated
+        and scored on the reward images like any episode, so that afterwards ``pruned_model``,
+        ``last_info`` and ``save_pruned`` describe it. This rebuilds a logged episode's model, e.g.
+        to re-score a search's best policies on more images.
+
+        Args:
+            ratios: one ratio per unit, an episode's final ``info["ratios"]``.
+            importance_seed: that episode's ``info["importance_seed"]``; only ``importance="random"``
+                depends on it. (default: the seed of the current episode)
+
+        Returns:
+            The final ``info`` of the episode (without ``policy_ratios`` and ``budget_filled``).
+
+        Raises:
+            ConfigError: not one ratio in ``[0, 1]`` per unit, or ratios outside the budget.
+        """
+        values = [float(r) for r in ratios]
+        if len(values) != self.num_units or not all(0.0 <= r <= 1.0 for r in values):
+            raise ConfigError(f"ratios must be {self.num_units} numbers in [0, 1] (one per unit), got {list(ratios)!r}")
+        if not self.budget_wall.within_budget(values):
+            raise ConfigError(f"ratios {values} exceed the budget (preserve={self.config.preserve} of {self.config.target})")
+        self._ratios = values
+        if importance_seed is not None:
+            self._torch_seed = int(importance_seed)
+        self._stop_below = None  # a replay is always scored in full
+        return self._finish()[1]
 
     def save_pruned(self, path: str | os.PathLike) -> None:
         """Write the last episode's pruned model and its policy (ratios, cost, accuracy, options)."""

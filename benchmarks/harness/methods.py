@@ -46,6 +46,8 @@ def method_search(
     episodes: int,
     warmup_episodes: int = SEARCH_DEFAULTS.warmup_episodes,
     reuse: bool = False,
+    rescore_top: int = SEARCH_DEFAULTS.rescore_top,
+    rescore_size: int | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Run (or, with ``reuse``, read back or resume) one benchmark search.
 
@@ -60,6 +62,9 @@ def method_search(
             (default: ``agents.presets.SEARCH_DEFAULTS.warmup_episodes``, 20)
         reuse: read a finished run's ``summary.json`` if it has at least ``episodes`` episodes (or is
             a one-episode method), resume an unfinished one. (default: ``False``)
+        rescore_top, rescore_size: the re-score of the best policies after the last episode
+            (:func:`agents.search.run_search`). (default: ``agents.presets.SEARCH_DEFAULTS``'s, 5 on
+            the whole splits)
 
     Returns:
         The run directory and its summary.
@@ -74,7 +79,10 @@ def method_search(
             return out, summary
     options = {**env_options, "model": model, **extra}
     builder_options = agent_options(agent, warmup_episodes=warmup_episodes, total_episodes=episodes)
-    return out, run_search(out, options, agent, episodes, seed, builder_options, resume=reuse, progress=False)
+    return out, run_search(
+        out, options, agent, episodes, seed, builder_options, resume=reuse, progress=False, rescore_top=rescore_top,
+        rescore_size=rescore_size,
+    )  # fmt: skip
 
 
 def read_episodes(out: str | os.PathLike) -> list[dict[str, Any]]:

@@ -27,6 +27,11 @@ TINY_ENV = {"preset": "resnet20-synthetic-random", "val_size": 16, "device": "cp
 # The real weights on 100 CIFAR-10 search images: well under a second per episode on 2 cores.
 REAL_ENV = {"model": "resnet20", "val_size": 100}
 REAL = pytest.param(REAL_ENV, marks=[pytest.mark.data, pytest.mark.slow], id="real")
+# Where the choice of the best policy is not the point: no re-score after the last episode
+# (tests/agents/test_rescore.py covers it).
+NO_RESCORE = {"rescore_top": 0}
+# Elsewhere the default re-score, on a few images of each split (the whole splits cost seconds).
+SMALL_RESCORE = {"rescore_size": 32}
 SUMMARY_KEYS = {"best_accuracy", "best_reward", "kept_flops_fraction", "kept_params_fraction", "ratios", "episodes", "model_path"}
 
 
@@ -47,7 +52,7 @@ def _without_time(records: list[dict]) -> list[dict]:
 )
 def test_every_agent_completes_and_writes_every_file(tmp_path: Path, env_options: dict, agent: str) -> None:
     out = tmp_path / agent
-    summary = run_search(out, env_options, agent, episodes=3, agent_options=_options(agent), progress=False)
+    summary = run_search(out, env_options, agent, episodes=3, agent_options=_options(agent), progress=False, **SMALL_RESCORE)
     expected = 1 if AGENTS[agent].deterministic else 3  # deterministic baselines need one episode
     assert summary["episodes"] == expected and SUMMARY_KEYS <= set(summary)
     for name in ("config.json", "summary.json", "rewards.png", "best_policy.png", "checkpoint/state.json"):
@@ -56,7 +61,10 @@ def test_every_agent_completes_and_writes_every_file(tmp_path: Path, env_options
     assert [r["episode"] for r in records] == list(range(expected))
     assert all(r["kept_flops_fraction"] <= 0.5 + 1e-9 for r in records)  # the budget wall holds
     policy = json.loads((out / "best" / "policy.json").read_text())
-    assert policy["reward"] == summary["best_reward"] == max(r["reward"] for r in records)
+    # best/ holds the re-score's winner: the best on the whole search split of the top rewards.
+    winner = max(summary["rescore"], key=lambda row: (row["search_split_reward"], -row["rank"]))
+    assert policy["episode"] == summary["best_episode"] == winner["episode"] and policy["reward"] == summary["best_reward"]
+    assert summary["rescore"][0]["reward"] == max(r["reward"] for r in records)
     model, _ = load_pruned(summary["model_path"])
     base = count_cost(get_model("resnet20", pretrained=False), (3, 32, 32)).macs
     assert count_cost(model, (3, 32, 32)).macs / base == pytest.approx(summary["kept_flops_fraction"])
@@ -68,11 +76,13 @@ def test_every_agent_completes_and_writes_every_file(tmp_path: Path, env_options
 )
 def test_resume_gives_the_same_episodes_as_an_uninterrupted_search(tmp_path: Path, env_options: dict, agent: str) -> None:
     options = _options(agent)
-    whole = run_search(tmp_path / "whole", env_options, agent, episodes=4, agent_options=options, progress=False)
-    run_search(tmp_path / "split", env_options, agent, episodes=2, agent_options=options, progress=False)
+    whole = run_search(tmp_path / "whole", env_options, agent, episodes=4, agent_options=options, progress=False, **NO_RESCORE)
+    run_search(tmp_path / "split", env_options, agent, episodes=2, agent_options=options, progress=False, **NO_RESCORE)
     with open(tmp_path / "split" / "episodes.jsonl", "a") as log:  # an episode after the checkpoint, torn
         log.write('{"episode": 2, "ratios": []}\n{"episo')
-    resumed = run_search(tmp_path / "split", env_options, agent, episodes=4, agent_options=options, progress=False, resume=True)
+    resumed = run_search(
+        tmp_path / "split", env_options, agent, episodes=4, agent_options=options, progress=False, resume=True, **NO_RESCORE
+    )
     assert resumed["episodes"] == whole["episodes"] == 4
     split = _lines(tmp_path / "split")
     assert [r["episode"] for r in split] == [0, 1, 2, 3]
@@ -83,14 +93,14 @@ def test_resume_gives_the_same_episodes_as_an_uninterrupted_search(tmp_path: Pat
     "env_options, agent", [*((TINY_ENV, name) for name in ("random", "uniform", "handcrafted", "cem")), pytest.param(REAL_ENV, "cem", marks=REAL.marks)]
 )
 def test_same_seed_same_result(tmp_path: Path, env_options: dict, agent: str) -> None:
-    first = run_search(tmp_path / "a", env_options, agent, episodes=3, seed=7, progress=False)
-    second = run_search(tmp_path / "b", env_options, agent, episodes=3, seed=7, progress=False)
+    first = run_search(tmp_path / "a", env_options, agent, episodes=3, seed=7, progress=False, **SMALL_RESCORE)
+    second = run_search(tmp_path / "b", env_options, agent, episodes=3, seed=7, progress=False, **SMALL_RESCORE)
     assert {k: first[k] for k in SUMMARY_KEYS - {"model_path"}} == {k: second[k] for k in SUMMARY_KEYS - {"model_path"}}
     assert _without_time(_lines(tmp_path / "a")) == _without_time(_lines(tmp_path / "b"))
 
 
 def test_existing_search_needs_resume_with_the_same_config(tmp_path: Path) -> None:
-    run_search(tmp_path, TINY_ENV, "random", episodes=1, progress=False)
+    run_search(tmp_path, TINY_ENV, "random", episodes=1, progress=False, **NO_RESCORE)
     with pytest.raises(ValueError, match="--resume"):
         run_search(tmp_path, TINY_ENV, "random", episodes=2, progress=False)
     with pytest.raises(ValueError, match="different agent"):
@@ -119,7 +129,9 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path, env_opt
         process.wait()
     # Fast episodes may have gone on past 4 before the kill: continue 2 beyond what was logged.
     total = (out / "episodes.jsonl").read_text().count("\n") + 2
-    summary = run_search(out, env_options, "ddpg", episodes=total, agent_options={"warmup_episodes": 2}, progress=False, resume=True)
+    summary = run_search(
+        out, env_options, "ddpg", episodes=total, agent_options={"warmup_episodes": 2}, progress=False, resume=True, **NO_RESCORE
+    )
     records = _lines(out)
     assert [r["episode"] for r in records] == list(range(total)) and summary["episodes"] == total
     assert json.loads((out / "best" / "policy.json").read_text())["reward"] == max(r["reward"] for r in records)

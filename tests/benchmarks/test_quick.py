@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY_SEARCH = ["--val-size", "100", "--warmup-episodes", "1", "--device", "cpu"]
+TINY_SEARCH = ["--val-size", "100", "--warmup-episodes", "1", "--device", "cpu", "--rescore-size", "100"]
 
 
 def _run(script: str, *arguments: str, cwd: Path) -> str:

@@ -15,19 +15,27 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from agents.search import run_search
 
     out = tmp_path_factory.mktemp("search")
-    run_search(out, {"model": "resnet20", "val_size": 100}, "uniform", episodes=1, progress=False)
+    run_search(out, {"model": "resnet20", "val_size": 100}, "uniform", episodes=1, progress=False, rescore_top=0)
     return out
 
 
 def test_search_json_summary(agmc, tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
-    code = agmc("search", "--agent", "random", "--episodes", "2", "--val-size", "100", "--out", str(out), "--json", "--no-progress", "--tensorboard")
+    code = agmc(
+        "search", "--agent", "random", "--episodes", "2", "--val-size", "100", "--out", str(out), "--json", "--no-progress",
+        "--tensorboard", "--rescore-size", "500",
+    )  # fmt: skip
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["episodes"] == 2 and summary["model_path"] == str(out / "best")
+    splits = summary["accuracy_splits"]  # the chosen policy's accuracies, each named by its split
+    expected = [("search", 100), ("search", 500), ("report", 500), ("test", 500)]
+    assert [(s["split"], s["images"]) for s in splits.values()] == expected
+    assert all(0 < summary[key] <= 100 for key in splits)
     assert 0 < summary["kept_flops_fraction"] <= 0.5 and len(summary["ratios"]) == 9
     assert any((out / "tensorboard" / "search").iterdir())
-    assert agmc("search", "--agent", "random", "--episodes", "3", "--val-size", "100", "--out", str(out), "--resume", "--json", "--no-progress") == 0
+    argv = ["--val-size", "100", "--out", str(out), "--resume", "--json", "--no-progress", "--rescore-size", "500"]
+    assert agmc("search", "--agent", "random", "--episodes", "3", *argv) == 0
     assert json.loads(capsys.readouterr().out)["episodes"] == 3
 
 
