@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from agmc_env.errors import MissingFileError
+from agmc_env.errors import ConfigError, MissingFileError
 
 DATA_ENV_VAR = "AGMC_DATA"
 CACHE_ENV_VAR = "AGMC_CACHE"
@@ -60,13 +60,21 @@ def find_data_file(relative: str | os.PathLike, data_dir: str | os.PathLike | No
 
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
-    """The directory for caches (created on first use)."""
+    """The directory for caches (created on first use).
+
+    Raises:
+        ConfigError: the directory cannot be created (a file in the way, no permission), naming
+            where its path came from.
+    """
     if override is not None:
-        path = Path(override).expanduser()
+        path, source = Path(override).expanduser(), "cache_dir"
     elif os.environ.get(CACHE_ENV_VAR):
-        path = Path(os.environ[CACHE_ENV_VAR]).expanduser()
+        path, source = Path(os.environ[CACHE_ENV_VAR]).expanduser(), CACHE_ENV_VAR
     else:
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        path = Path(base) / "agmc-env"
-    path.mkdir(parents=True, exist_ok=True)
+        path, source = Path(base) / "agmc-env", "the user cache directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as error:
+        raise ConfigError.for_option("cache_dir", f"{path} (from {source}) cannot be used as a cache directory: {error}") from None
     return path

@@ -22,7 +22,7 @@ from torch import nn
 
 from agmc_env.data import DATASETS
 from agmc_env.checks import (
-    PRESERVE, Boolean, Device, Fraction, InputSize, Integer, NameOr, OneOf, PathString, is_module,
+    PRESERVE, SEED, Boolean, Device, Fraction, InputSize, Integer, NameOr, OneOf, OutputPath, PathString, is_module,
 )
 from agmc_env.envs.rewards import REWARDS
 from agmc_env.errors import ConfigError
@@ -110,7 +110,7 @@ class EnvConfig:
         "accuracy", "reward of the pruned model", NameOr(tuple(REWARDS), callable, "a callable")
     )
     val_size: int = _option(1000, "search-split images scored for each reward", Integer(1))
-    split_seed: int = _option(0, "seed of the search/report split", Integer(0))
+    split_seed: int = _option(0, "seed of the search/report split", SEED)
     bn_recalibration: bool = _option(
         False,
         "re-estimate batch-norm statistics of every pruned model on calibration images before scoring it; "
@@ -123,7 +123,9 @@ class EnvConfig:
         OneOf(PRECISIONS),
     )
     render_mode: str | None = _option(None, "render mode", OneOf(RENDER_MODES, optional=True))
-    cache_dir: str | None = _option(None, "embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)", PathString())
+    cache_dir: str | None = _option(
+        None, "embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)", OutputPath(directory=True)
+    )
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
