@@ -13,7 +13,7 @@ from gymnasium import logger, spaces
 
 from agmc_env.cost import Cost
 from agmc_env.envs.config import EnvConfig
-from agmc_env.errors import ConfigError
+from agmc_env.errors import ConfigError, ConfigTypeError
 from agmc_env.envs.observations import EpisodeState, make_observation
 from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
 from agmc_env.envs.resources import Resources, get_resources, graph_arrays
@@ -28,6 +28,12 @@ def _stop_below(options: dict[str, Any] | None) -> float | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value):
         raise ConfigError(f"reset option stop_below_accuracy must be None or an accuracy in percent, got {value!r}")
     return None if value is None else float(value)
+
+
+def _describe(value: Any) -> str:
+    """``repr`` of a wrong action, short, with its type."""
+    text = repr(value)
+    return f"{text[:60]}{'...' if len(text) > 60 else ''} ({type(value).__name__})"
 
 
 class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
@@ -47,7 +53,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
 
     `Box(-1, 1, (1,), float32)`: the ratio of the current unit, mapped linearly onto
     `[0, max_ratio]`, then clipped into the budget wall's interval for this unit. Values outside
-    `[-1, 1]` are clipped; NaN, infinities and wrong shapes raise `ValueError`. With
+    `[-1, 1]` are clipped; NaN, infinities and wrong shapes raise `ConfigError` (a `ValueError`);
+    anything but real numbers (a string such as `"0.5"`, `None`, a bool, an object) raises
+    `ConfigTypeError` (a `ConfigError` and a `TypeError`). With
     `action_mode="one_shot"` the action is `Box(-1, 1, (U,))`, all `U` ratios at once, passed
     through the wall unit by unit in network order.
 
@@ -288,16 +296,23 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         return self._observation.observe(self._state()), {}
 
     def _check_action(self, action: Any) -> np.ndarray:
+        space = self.action_space
         try:
-            values = np.asarray(action, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"action must be numeric with shape {self.action_space.shape}, got {action!r}") from error
-        width = self.action_space.shape[0]
+            values = np.asarray(action)
+        except Exception as error:  # a ragged list, an object numpy cannot take in
+            raise ConfigTypeError(f"action must be numbers for the action space {space}, got {action!r}") from error
+        # Only real numbers: numpy would turn "0.5" into 0.5 and True into 1.0 without a word.
+        if values.dtype.kind not in "iuf":
+            raise ConfigTypeError(
+                f"action must be a number or an array of numbers for the action space {space}, "
+                f"got {_describe(action)}"
+            )
+        width = space.shape[0]
         if values.shape != (width,) and not (width == 1 and values.shape in ((), (1, 1))):
-            raise ConfigError(f"action must have shape {self.action_space.shape}, got {values.shape}")
-        values = values.reshape(width)
+            raise ConfigError(f"action must have shape {space.shape} for the action space {space}, got shape {values.shape}")
+        values = values.astype(np.float64).reshape(width)
         if not np.isfinite(values).all():
-            raise ConfigError(f"action must be finite, got {values.tolist()}")
+            raise ConfigError(f"action must be finite for the action space {space}, got {values.tolist()}")
         return np.clip(values, -1.0, 1.0)
 
     def _decide(self, value: float) -> float:
