@@ -52,6 +52,10 @@ class BestModel:
                 os.replace(self.path, self._prev)
         os.replace(self._tmp, self.path)
 
+    def discard_partial(self) -> None:
+        """Remove a ``best.tmp/`` left by a save that did not finish (an error or Ctrl-C in it)."""
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
     def commit(self) -> None:
         """The checkpoint now covers ``best/``: forget the previous one."""
         shutil.rmtree(self._prev, ignore_errors=True)
