@@ -231,6 +231,8 @@ def writable_problem(path: str | os.PathLike, directory: bool) -> str | None:
             return f"{target} exists and is not a directory"
         if not directory and target.is_dir():
             return f"{target} is an existing directory; give a file name"
+        if not directory and not target.is_file():
+            return f"{target} exists and is not a regular file"  # a device, a pipe: never replaced
         folder = target if directory else target.parent
         return None if os.access(folder, os.W_OK) else f"{folder} is not writable"
     ancestor = target.parent

@@ -119,7 +119,7 @@ class EnvConfig:
     )
     device: str = _option("auto", "auto picks CUDA when present", Device(DEVICES))
     precision: str = _option(
-        "auto", "autocast precision; auto: bf16 where the hardware runs it natively and faster, else fp32",
+        "auto", "autocast precision; auto: bf16 where the hardware runs it natively, else fp32",
         OneOf(PRECISIONS),
     )
     render_mode: str | None = _option(None, "render mode", OneOf(RENDER_MODES, optional=True))
@@ -135,14 +135,15 @@ class EnvConfig:
             if checked is not value:
                 object.__setattr__(self, name, checked)
         if self.extra:
+            unknown = sorted(map(str, self.extra))
             raise ConfigError(
-                f"unknown option(s) {sorted(self.extra)}; accepted options: {', '.join(option_names())}"
+                f"unknown option(s) {unknown}; accepted options: {', '.join(option_names())}", option=unknown[0]
             )
 
     @classmethod
     def create(cls, preset: str | None = None, **options: Any) -> EnvConfig:
         """A config from a named preset (or the defaults) with ``options`` overriding it."""
-        if preset is not None and preset not in PRESETS:
+        if preset is not None and (not isinstance(preset, str) or preset not in PRESETS):
             raise ConfigError(f"preset must be None or one of {tuple(PRESETS)}, got {preset!r}")
         merged = {**(PRESETS[preset] if preset else {}), **options}
         known = set(option_names())

@@ -167,15 +167,16 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `split_seed`       | `0`          | seed of the data splits                                          |
     | `bn_recalibration` | `False`      | re-estimate batch-norm statistics after pruning (512 images)     |
     | `device`           | `"auto"`     | `"auto"` (CUDA when present), `"cpu"`, `"cuda[:N]"`              |
-    | `precision`        | `"auto"`     | `"auto"` (bf16 where the CPU runs it natively and measurably     |
-    |                    |              | faster, bf16/fp16 on CUDA, else fp32), `"fp32"`, `"bf16"`,       |
-    |                    |              | `"fp16"` (autocast)                                              |
+    | `precision`        | `"auto"`     | `"auto"` (bf16 where the CPU runs it natively, bf16/fp16 on      |
+    |                    |              | CUDA, else fp32), `"fp32"`, `"bf16"`, `"fp16"` (autocast)        |
     | `render_mode`      | `None`       | `"ansi"`, `"rgb_array"`                                          |
     | `cache_dir`        | `None`       | where trained embeddings are cached (default `AGMC_CACHE`)       |
 
     The model, data on the device and embeddings are built once per process and shared by its envs.
-    The evaluation batch size (and what `precision="auto"` means) is measured once per machine,
-    model and thread count and cached on disk (`agmc_env.tuning`).
+    The evaluation batch size is measured once per machine, model, precision and thread count and
+    cached on disk (`agmc_env.tuning`); it changes the speed only, never a reward. What
+    `precision="auto"` means is read from the hardware, never timed, so a seeded run gives the same
+    episodes with an empty or a full cache.
 
     ## Version History
 
