@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from agmc_env.checks import Check, OutputPath
+from agmc_env.checks import Check, OutputPath, show_path
 from agmc_env.errors import ConfigError
 
 
@@ -109,6 +109,8 @@ def add_flag(
         return parser.add_argument(flag, default=default, help=text, **kwargs)
     if check.choices and len(check.choices) <= _LONG_CHOICES:
         kwargs.setdefault("choices", check.choices)  # argparse checks them and lists them in the usage
+    elif check.choices:  # a long list (the model zoo); a library escape hatch (an nn.Module) is no text
+        text += f"; one of: {', '.join(check.choices)}"
     else:
         text += f"; {check.describe()}"
     if default is not None:
@@ -152,7 +154,9 @@ def check_output_folder(flag: str, path: str | os.PathLike, force: bool, resume:
     if force or resume or not folder.is_dir() or next(folder.iterdir(), None) is None:
         return
     ways = "pass --resume to continue the run in it, --force" if resume is not None else "pass --force"
-    raise usage_error(flag, f"{folder} is a non-empty folder; {ways} to write into it anyway, or choose another {flag}")
+    raise usage_error(
+        flag, f"{show_path(folder)} is a non-empty folder; {ways} to write into it anyway, or choose another {flag}"
+    )
 
 
 def usage_error(flag: str, problem: str) -> ConfigError:

@@ -179,6 +179,13 @@ class Boolean:
         return value
 
 
+def show_path(path: str | os.PathLike) -> str:
+    """``path`` for a one-line message: as is, or quoted when it holds a newline or another
+    unprintable character."""
+    text = os.fspath(path)
+    return text if isinstance(text, str) and text.isprintable() else repr(text)
+
+
 def path_problem(value: Any) -> str | None:
     """Why ``value`` is not a usable path string (``None`` when it is one)."""
     if not isinstance(value, (str, os.PathLike)):
@@ -210,7 +217,7 @@ class PathString:
             return None
         problem = path_problem(value)
         if problem is None and self.directory and not os.path.isdir(value):
-            problem = f"{os.fspath(value)} is not a directory{self.hint}"
+            problem = f"{show_path(value)} is not a directory{self.hint}"
         if problem is not None:
             raise ConfigError.for_option(name, problem)
         return os.fspath(value)
@@ -228,20 +235,20 @@ def writable_problem(path: str | os.PathLike, directory: bool) -> str | None:
     target = Path(path).expanduser()
     if target.exists():
         if directory and not target.is_dir():
-            return f"{target} exists and is not a directory"
+            return f"{show_path(target)} exists and is not a directory"
         if not directory and target.is_dir():
-            return f"{target} is an existing directory; give a file name"
+            return f"{show_path(target)} is an existing directory; give a file name"
         if not directory and not target.is_file():
-            return f"{target} exists and is not a regular file"  # a device, a pipe: never replaced
+            return f"{show_path(target)} exists and is not a regular file"  # a device, a pipe: never replaced
         folder = target if directory else target.parent
-        return None if os.access(folder, os.W_OK) else f"{folder} is not writable"
+        return None if os.access(folder, os.W_OK) else f"{show_path(folder)} is not writable"
     ancestor = target.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        return f"{ancestor} is a file, so {target} cannot be created"
+        return f"{show_path(ancestor)} is a file, so {show_path(target)} cannot be created"
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        return f"{ancestor} is not writable, so {target} cannot be created"
+        return f"{show_path(ancestor)} is not writable, so {show_path(target)} cannot be created"
     return None
 
 
