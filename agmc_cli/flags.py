@@ -77,6 +77,9 @@ class CheckedList(argparse.Action):
             raise argparse.ArgumentError(self, error.problem) from None
 
 
+_LONG_CHOICES = 6  # longer lists (the model zoo) go into the help text, not the usage line
+
+
 def _option_name(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
@@ -120,9 +123,6 @@ def add_flag(
     elif "choices" not in kwargs:
         kwargs["type"] = CheckedType(check, option)
     return parser.add_argument(flag, default=default, help=text, **kwargs)
-
-
-_LONG_CHOICES = 6  # longer lists (the model zoo) go into the help text, not the usage line
 
 
 def add_output(
