@@ -56,6 +56,10 @@ class BestModel:
         """The policy of the model in ``best/`` (``None`` when there is none)."""
         return _read_policy(self.path) if self.path.exists() else None
 
+    def discard_partial(self) -> None:
+        """Remove a ``best.tmp/`` left by a save that did not finish (an error or Ctrl-C in it)."""
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
     def commit(self) -> None:
         """The checkpoint now covers ``best/``: forget the previous one."""
         shutil.rmtree(self._prev, ignore_errors=True)

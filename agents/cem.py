@@ -4,8 +4,8 @@ The compression env visits the same units in the same order every episode, so an
 (one action per step, whatever the observation) is enough: CEM keeps a Gaussian over the episode's
 action sequence, samples ``population`` sequences, and refits the Gaussian to the best
 ``elite_fraction`` of them. The agent follows :mod:`agents.protocol` (``act`` / ``observe_episode``,
-plus ``state_dict`` / ``load_state_dict`` for resumable searches) and imports nothing but NumPy and
-Gymnasium. ``examples/cem_agent.py`` runs it as a stand-alone script.
+plus ``state_dict`` / ``load_state_dict`` for resumable searches) and imports nothing but NumPy,
+Gymnasium and the option checks of ``agmc_env``. ``examples/cem_agent.py`` runs it as a stand-alone script.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from agmc_env.checks import Fraction, Integer
 
 
 class CEMAgent:
@@ -39,10 +41,8 @@ class CEMAgent:
         initial_std: float = 0.5,
         min_std: float = 0.05,
     ) -> None:
-        if population < 2:
-            raise ValueError(f"population must be >= 2, got {population!r}")
-        if not 0 < elite_fraction <= 1:
-            raise ValueError(f"elite_fraction must be in (0, 1], got {elite_fraction!r}")
+        population = Integer(2)("population", population)
+        elite_fraction = Fraction(0.0, 1.0, include_high=True)("elite_fraction", elite_fraction)
         self.low, self.high = action_space.low, action_space.high
         self.population, self.initial_std, self.min_std = population, initial_std, min_std
         self.elites = max(1, round(elite_fraction * population))

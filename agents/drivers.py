@@ -99,11 +99,11 @@ class SB3Driver:
         self._attach_logger()
 
     def _attach_logger(self) -> None:
-        # One TensorBoard writer for the whole search: left alone, SB3 opens a new one per learn().
-        if self.model.tensorboard_log is not None:
-            from stable_baselines3.common.logger import configure
+        # One TensorBoard writer for the whole search, and no SB3-* folder in the temporary
+        # directory per learn() (what SB3 does when left alone).
+        from agents.sb3_agents import attach_logger
 
-            self.model.set_logger(configure(f"{self.model.tensorboard_log}/sb3", ["tensorboard"]))
+        attach_logger(self.model)
 
     def advance(self, episodes: int) -> None:
         from agents.threads import torch_threads

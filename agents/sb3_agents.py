@@ -30,12 +30,14 @@ Everything else is stock SB3. ``make_ppo`` and ``make_sac`` show that other SB3 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from stable_baselines3 import DDPG, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger, configure, make_output_format
 from stable_baselines3.common.utils import update_learning_rate
 
 from agents.noise import AMCNoise
@@ -45,6 +47,23 @@ from agmc_env.errors import ConfigError
 
 DEFAULT_WARMUP_EPISODES = SEARCH_DEFAULTS.warmup_episodes
 AMC_WARMUP_EPISODES = 100
+
+
+def attach_logger(model: BaseAlgorithm) -> BaseAlgorithm:
+    """Give ``model`` a logger that writes no files unless asked to (returns ``model``).
+
+    Left alone, SB3 configures a logger at every ``learn`` call, and without ``tensorboard_log``
+    that makes an empty ``SB3-<date>`` folder in the system's temporary directory each time: one
+    per episode for a search. Here the logger writes to ``<tensorboard_log>/sb3`` when the model has
+    a ``tensorboard_log`` (one writer for all ``learn`` calls), to stdout when ``verbose`` asks for
+    it, and nowhere else. SB3's ``load`` drops a custom logger: call this again after it.
+    """
+    if model.tensorboard_log is not None:
+        model.set_logger(configure(os.path.join(model.tensorboard_log, "sb3"), ["tensorboard"]))
+    else:
+        outputs = [make_output_format("stdout", "")] if model.verbose else []
+        model.set_logger(Logger(folder=None, output_formats=outputs))
+    return model
 
 
 def steps_per_episode(env: gym.Env) -> int:
@@ -184,7 +203,7 @@ def _make_amc(
     _check_warmup(warmup)
     length = length or steps_per_episode(env)
     kwargs = {**_off_policy_defaults(env, seed, warmup, length, total), "critic_learning_rate": 1e-3, **overrides}
-    return cls("MlpPolicy", env, **kwargs)
+    return attach_logger(cls("MlpPolicy", env, **kwargs))
 
 
 def make_sac(
@@ -202,7 +221,7 @@ def make_sac(
     length = episode_length or steps_per_episode(env)
     kwargs = _off_policy_defaults(env, seed, warmup_episodes, length)
     kwargs.update(learning_rate=3e-4, action_noise=None)
-    return SAC("MlpPolicy", env, **{**kwargs, **overrides})
+    return attach_logger(SAC("MlpPolicy", env, **{**kwargs, **overrides}))
 
 
 def make_ppo(
@@ -239,7 +258,7 @@ def make_ppo(
         "seed": seed,
         "verbose": 0,
     }
-    return PPO("MlpPolicy", env, **{**kwargs, **overrides})
+    return attach_logger(PPO("MlpPolicy", env, **{**kwargs, **overrides}))
 
 
 SB3_FACTORIES = {"ddpg": make_ddpg, "td3": make_td3, "sac": make_sac, "ppo": make_ppo}

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -99,8 +100,27 @@ class _Bookkeeper:
         self.progress.update(1)
 
 
+# Everything a search (and its fine-tune) writes into its directory: what overwrite=True replaces.
+SEARCH_FILES = (
+    "config.json", "episodes.jsonl", "summary.json", "rewards.png", "best_policy.png",
+    "best", "best.tmp", "best.prev", "best-finetuned", "checkpoint", "tensorboard",
+)  # fmt: skip
+
+
+def _remove_previous_search(out: Path) -> None:
+    """Delete a previous search's files from ``out`` (and nothing else the folder holds)."""
+    for name in SEARCH_FILES:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
 def _check_directory(out: Path, config: dict[str, Any], resume: bool) -> bool:
     """Whether to resume; raises ``ConfigError`` for a directory that holds another search."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError.for_option("out", f"{out} exists and is not a directory")
     checkpoint = Checkpoint(out / "checkpoint")
     if not checkpoint.exists():
         if (out / "episodes.jsonl").exists() and not resume:
@@ -141,6 +161,7 @@ def run_search(
     seed: int = 0,
     agent_options: dict[str, Any] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     tensorboard: bool = False,
     progress: bool = True,
     rescore_top: int = SEARCH_DEFAULTS.rescore_top,
@@ -157,6 +178,8 @@ def run_search(
         seed: seeds Python, NumPy, torch, the env and the agent. (default: ``0``)
         agent_options: keyword arguments of the agent's builder. (default: ``None``)
         resume: continue the search in ``out`` from its checkpoint (a fresh start when it has none).
+        overwrite: without ``resume``, replace a previous search in ``out`` (its files only, see
+            :data:`SEARCH_FILES`) instead of refusing. (default: ``False``)
         tensorboard: also write TensorBoard logs into ``out/tensorboard``. (default: ``False``)
         progress: show a progress bar on stderr. (default: ``True``)
         rescore_top: after the last episode, re-score the best ``rescore_top`` distinct policies on
@@ -180,7 +203,12 @@ def run_search(
     env_options = merge_env_options(agent, dict(env_options)) if isinstance(agent, str) else dict(env_options)
     out = Path(out)
     config = _jsonable({"env_options": env_options, "agent": name, "agent_options": agent_options, "seed": seed})
-    resuming = _check_directory(out, config, resume)
+    if overwrite and not resume and out.is_dir():
+        # Checked first (bad options and agents fail below before a file is touched), removed later.
+        replace_previous = any((out / name).exists() for name in SEARCH_FILES)
+    else:
+        replace_previous = False
+    resuming = False if replace_previous else _check_directory(out, config, resume)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -192,6 +220,8 @@ def run_search(
         _check_split_size(env, rescore_size)
     recorder = EpisodeRecorder(env)
     driver = _make_driver(recorder, agent, seed, agent_options, out, tensorboard)  # bad agent options too
+    if replace_previous:
+        _remove_previous_search(out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint, best = Checkpoint(out / "checkpoint"), BestModel(out)
     state = checkpoint.read() if resuming else {"episodes": 0, "files": {}}
@@ -235,6 +265,7 @@ def run_search(
     finally:
         bar.close()
         log.close()
+        best.discard_partial()  # a best model half-written when an error or Ctrl-C stopped the search
         if keeper.tensorboard is not None:
             keeper.tensorboard.close()
         env.close()

@@ -2,7 +2,11 @@
 
 Exit codes: 0 success, 1 failure, 2 bad usage (:mod:`agmc_env.errors` says which error is which);
 an expected failure prints one line, never a traceback. Progress goes to stderr, results to stdout.
-Each command lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
+Each command lives in its own module exposing ``add_parser(subparsers)`` and ``run(args) -> int``;
+its flags are declared with :mod:`agmc_cli.flags` (one call per flag, with the check of what it
+accepts, run at parse time), and a command whose outputs depend on several flags (an output
+folder and ``--force``) sets a ``check(args)`` default too, which runs after parsing and before
+``run``: a bad command line exits with 2 before any work starts.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.offline:  # through the environment, so worker processes and every library call see it
         os.environ[OFFLINE_ENV_VAR] = "1"
     try:
+        if getattr(args, "check", None) is not None:
+            args.check(args)
         return int(args.run(args))
     except AgmcError as error:
         # Expected failures: a message, no traceback; the class says usage (2) or failure (1).

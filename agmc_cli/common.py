@@ -2,7 +2,9 @@
 
 Flags that set an env option are built from :class:`agmc_env.envs.config.EnvConfig`: its fields
 give the type, the default, the accepted values and the help text, so a flag never re-declares
-them; the env validates the value once, and :func:`flag_error` words its complaint with the flag.
+them, and the option's own check validates the flag at parse time (:mod:`agmc_cli.flags`). What
+only the library can tell (an option that contradicts another) it raises later, and
+:func:`flag_error` words its complaint with the flag.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import json
 import sys
 from typing import Any
 
+from agmc_cli.flags import add_flag
+from agmc_env.checks import Integer
 from agmc_env.envs.config import option_check, option_default, option_help
 from agmc_env.errors import ConfigError
 
 # Env options whose flag is not simply --<name-with-dashes> (`agmc evaluate` has said --weights).
 _FLAG_NAMES = {"weights_path": "--weights"}
-_LONG_CHOICES = 6  # longer lists (the model zoo) go into the help text, not the usage line
 
 
 def flag(option: str) -> str:
@@ -28,25 +31,12 @@ def flag(option: str) -> str:
 def add_env_option(parser: argparse.ArgumentParser, option: str, preset: str | None = None, **overrides: Any) -> None:
     """Add the flag of env option ``option``, its default taken from ``preset`` when that sets it.
 
-    ``overrides`` are ``add_argument`` keywords that replace the derived ones (e.g. ``default``).
+    The flag is checked at parse time by the option's own check (:func:`agmc_cli.flags.add_flag`).
+    ``overrides`` are ``add_argument`` keywords that replace the derived ones (e.g. ``default``, ``help``).
     """
-    check = option_check(option)
     default = overrides.pop("default") if "default" in overrides else option_default(option, preset)
-    text = option_help(option).replace("%", "%%")
-    kwargs: dict[str, Any] = {"default": default, "dest": option}
-    if check.type is bool:
-        kwargs["action"] = argparse.BooleanOptionalAction
-        text += f" (default: {'on' if default else 'off'})"
-    else:
-        kwargs["type"] = check.type
-        if check.choices and len(check.choices) > _LONG_CHOICES:
-            text += f"; one of: {', '.join(check.choices)}"  # checked by the library, which names them all
-        elif check.choices:
-            kwargs["choices"] = check.choices
-        if default is not None:
-            text += f" (default: {default})"
-    kwargs["help"] = text
-    parser.add_argument(flag(option), **{**kwargs, **overrides})
+    text = overrides.pop("help", option_help(option))
+    add_flag(parser, flag(option), option_check(option), default, text, option=option, dest=option, **overrides)
 
 
 def env_options(args: argparse.Namespace, options: tuple[str, ...], preset: str | None = None) -> dict[str, Any]:
@@ -83,17 +73,13 @@ def add_device_arguments(parser: argparse.ArgumentParser, precision: str | None 
     add_env_option(parser, "precision", **({"default": precision} if precision else {}))
 
 
-def positive_int(text: str) -> int:
-    """An argparse ``type``: an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+# More threads than this is a typo: torch would start them all.
+MAX_THREADS = 1024
 
 
 def add_threads_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--threads", type=positive_int, default=None,
+    add_flag(
+        parser, "--threads", Integer(1, MAX_THREADS),
         help="torch CPU threads (default: torch's choice, one per core); 1 is much faster on a busy machine",
     )  # fmt: skip
 

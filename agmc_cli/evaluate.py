@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agmc_cli.common import add_data_arguments, add_device_arguments, add_env_option, print_result
+from agmc_cli.common import add_data_arguments, add_device_arguments, add_env_option, flag_error, print_result
+from agmc_cli.flags import add_flag
+from agmc_env.checks import Integer, OneOf, PathString
 from agmc_env.data import SPLITS
+from agmc_env.errors import ConfigError
 from agmc_env.scoring import load_scored_model, score_model
 
 
@@ -19,11 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_env_option(parser, "model")
     add_env_option(parser, "weights_path", help="local weights file (state_dict) instead of the shipped one")
-    parser.add_argument("--pruned", default=None, help="a pruned-model folder written by `agmc search` (e.g. OUT/best)")
-    parser.add_argument("--split", default="test", choices=SPLITS, help="data split (default: test, all 10,000 images)")
-    parser.add_argument("--size", type=int, default=None, help="evaluate on the first SIZE images of the split")
+    add_flag(parser, "--pruned", PathString(), help="a pruned-model folder written by `agmc search` (e.g. OUT/best)")
+    add_flag(parser, "--split", OneOf(SPLITS), "test", "data split (test: all 10,000 images)")
+    add_flag(parser, "--size", Integer(1), help="evaluate on the first SIZE images of the split")
     add_env_option(parser, "split_seed")
-    parser.add_argument("--batch-size", type=int, default=250)
+    add_flag(parser, "--batch-size", Integer(1), 250, "images per forward pass")
     add_device_arguments(parser, precision="fp32")  # reported accuracies stay exact
     add_data_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -31,12 +34,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model, name = load_scored_model(args.model, args.weights_path, args.pruned, args.data_dir)
-    print(f"evaluating {name} on the {args.split} split ({args.device}, {args.precision})", file=sys.stderr)
-    score = score_model(
-        model, name, args.split, size=args.size, split_seed=args.split_seed, data_dir=args.data_dir,
-        device=args.device, precision=args.precision, batch_size=args.batch_size,
-    )  # fmt: skip
+    try:
+        model, name = load_scored_model(args.model, args.weights_path, args.pruned, args.data_dir)
+        print(f"evaluating {name} on the {args.split} split ({args.device}, {args.precision})", file=sys.stderr)
+        score = score_model(
+            model, name, args.split, size=args.size, split_seed=args.split_seed, data_dir=args.data_dir,
+            device=args.device, precision=args.precision, batch_size=args.batch_size,
+        )  # fmt: skip
+    except ConfigError as error:
+        raise flag_error(error) from None
     print_result(
         {
             "model": name,

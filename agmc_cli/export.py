@@ -9,6 +9,9 @@ from pathlib import Path
 import torch
 
 from agmc_cli.common import print_result
+from agmc_cli.flags import add_flag, add_output
+from agmc_env.checks import Integer, Number, PathString
+from agmc_env.export import DEFAULT_OPSET, supported_opsets
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,10 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "on random inputs and its outputs compared with torch's (the command fails if they differ "
         "by more than --tolerance).",
     )
-    parser.add_argument("--pruned", required=True, help="pruned-model folder (OUT/best)")
-    parser.add_argument("--onnx", required=True, help="output .onnx file")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
-    parser.add_argument("--tolerance", type=float, default=1e-3, help="largest |onnx - torch| logit difference")
+    add_flag(parser, "--pruned", PathString(), help="pruned-model folder (OUT/best)", required=True)
+    add_output(parser, "--onnx", False, "output .onnx file (replaced when it exists)", required=True)
+    opsets = supported_opsets()
+    add_flag(parser, "--opset", Integer(opsets.start, opsets.stop - 1), DEFAULT_OPSET, "ONNX opset")
+    add_flag(parser, "--tolerance", Number(0.0), 1e-3, "largest |onnx - torch| logit difference")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 

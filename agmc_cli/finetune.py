@@ -8,38 +8,32 @@ import sys
 from agmc_cli.common import (
     add_data_arguments, add_device_arguments, add_threads_argument, apply_threads, flag_error, print_result,
 )
+from agmc_cli.flags import add_flag, add_force_flag, add_output, check_output_folder
+from agmc_env.checks import SEED, Integer, OneOf, PathString
 from agmc_env.errors import ConfigError
 from agmc_env.finetune import TRAIN_SPLITS, FinetuneConfig, finetune_pruned
+from agmc_env.finetune.config import flag_settings, setting_check
+from agmc_env.finetune.pipeline import default_output
 
 _DEFAULTS = FinetuneConfig()
-# The FinetuneConfig fields with a flag of their own: --<field-with-dashes>, and their help.
-CONFIG_FLAGS = {
-    "epochs": (int, "passes over the training images"),
-    "lr": (float, "peak learning rate for a batch of 128 images, scaled linearly to --batch-size"),
-    "batch_size": (int, "images per step"),
-    "weight_decay": (float, "L2 penalty"),
-    "warmup_epochs": (float, "epochs of linear warm-up before the cosine decay"),
-    "label_smoothing": (float, "label smoothing of the cross-entropy"),
-    "distill_weight": (float, "weight of the distillation term (the label term gets 1 - it)"),
-    "temperature": (float, "softening temperature of the distillation term"),
-    "ema_decay": (float, "keep an exponential moving average of the weights with this decay, e.g. 0.999"),
-    "seed": (int, "seed of the shuffling and the augmentation"),
-}
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    """The :class:`~agmc_env.finetune.FinetuneConfig` flags (``--<prefix><field>``), defaults left to it."""
-    for name, (type_, text) in CONFIG_FLAGS.items():
+    """The :class:`~agmc_env.finetune.FinetuneConfig` flags (``--<prefix><field>``), defaults left to it.
+
+    Each flag is checked at parse time by the setting's own check (:func:`setting_check`).
+    """
+    for name, text in flag_settings().items():
         default = getattr(_DEFAULTS, name)
-        parser.add_argument(
-            f"--{prefix}{name.replace('_', '-')}", dest=f"ft_{name}", type=type_, default=None,
-            help=f"{text} (default: {'none' if default is None else default})",
+        add_flag(
+            parser, f"--{prefix}{name.replace('_', '-')}", setting_check(name), None,
+            f"{text} (default: {'none' if default is None else default})", option=name, dest=f"ft_{name}",
         )  # fmt: skip
 
 
 def config_from(args: argparse.Namespace, **overrides: object) -> FinetuneConfig:
     """The ``FinetuneConfig`` of the parsed flags (``None``: the library's default)."""
-    chosen = {name: getattr(args, f"ft_{name}") for name in CONFIG_FLAGS if getattr(args, f"ft_{name}") is not None}
+    chosen = {name: getattr(args, f"ft_{name}") for name in flag_settings() if getattr(args, f"ft_{name}") is not None}
     return FinetuneConfig(**{**chosen, **overrides}, precision=args.precision)
 
 
@@ -56,29 +50,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "format of OUT/best (for `agmc evaluate --pruned` and `agmc export`), finetune.json (settings "
         "and curve), accuracy.png and checkpoint/.",
     )
-    parser.add_argument("--pruned", required=True, help="pruned-model folder written by `agmc search` (OUT/best)")
+    add_flag(parser, "--pruned", PathString(), help="pruned-model folder written by `agmc search` (OUT/best)", required=True)
     add_config_arguments(parser)
     parser.add_argument(
         "--distill", action=argparse.BooleanOptionalAction, default=None,
         help="learn the unpruned model's outputs too (default: whenever its weights are found; "
         "--no-distill: labels only)",
     )  # fmt: skip
-    parser.add_argument(
-        "--split", default="train", choices=TRAIN_SPLITS,
-        help="training images: train (all 50,000, default) or calibration (train minus the 1,000 train_holdout images)",
+    add_flag(
+        parser, "--split", OneOf(TRAIN_SPLITS), "train",
+        "training images: train (all 50,000) or calibration (train minus the 1,000 train_holdout images)",
     )  # fmt: skip
-    parser.add_argument("--train-size", type=int, default=None, help="train on a seeded subset of N images")
-    parser.add_argument("--report-size", type=int, default=None, help="score on the first N report-split images")
-    parser.add_argument("--test-size", type=int, default=None, help="score on the first N test images")
-    parser.add_argument("--split-seed", type=int, default=None, help="seed of the splits (default: the search's)")
-    parser.add_argument("--out", default=None, help="output folder (default: <PRUNED>-finetuned)")
+    add_flag(parser, "--train-size", Integer(1), help="train on a seeded subset of N images")
+    add_flag(parser, "--report-size", Integer(1), help="score on the first N report-split images")
+    add_flag(parser, "--test-size", Integer(1), help="score on the first N test images")
+    add_flag(parser, "--split-seed", SEED, help="seed of the splits (default: the search's)")
+    add_output(parser, "--out", True, "output folder (default: <PRUNED>-finetuned)")
     parser.add_argument("--resume", action="store_true", help="continue from the last epoch checkpointed in --out")
+    add_force_flag(parser, "a previous fine-tune in it is replaced")
     add_device_arguments(parser, precision="fp32")  # reported accuracies stay exact
     add_threads_argument(parser)
     add_data_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, check=check)
+
+
+def check(args: argparse.Namespace) -> None:
+    """Before any work: the output folder may be written (see :mod:`agmc_cli.flags`)."""
+    check_output_folder("--out", args.out or default_output(args.pruned), args.force, args.resume)
 
 
 def run(args: argparse.Namespace) -> int:

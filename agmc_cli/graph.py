@@ -6,7 +6,11 @@ import argparse
 import sys
 import time
 
-from agmc_cli.common import add_data_arguments, add_env_option, print_result
+from agmc_cli.common import add_data_arguments, add_env_option, flag_error, print_result
+from agmc_cli.flags import add_flag, add_output
+from agmc_env.checks import InputSize
+from agmc_env.errors import ConfigError
+from agmc_env.layer_table import describe_layers
 from agmc_env.embedding import GAEConfig, node_embeddings
 from agmc_env.graph import PRUNABLE_OPS, build_graph
 from agmc_env.embedding.plot import plot_graph
@@ -30,16 +34,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "depends on the architecture only: no weights or data are read.",
     )
     add_env_option(parser, "model")
-    parser.add_argument(
-        "--input-size", type=int, nargs=3, metavar=("C", "H", "W"), default=None,
-        help="input size (default: the model's own, e.g. 3 32 32 for CIFAR, 3 224 224 for ImageNet)",
+    add_flag(
+        parser, "--input-size", InputSize(), None, "input size (default: the model's own, e.g. 3 32 32 for CIFAR, "
+        "3 224 224 for ImageNet)", nargs=3, metavar=("C", "H", "W"),
     )  # fmt: skip
-    parser.add_argument("--plot", default=None, metavar="PNG", help="write the figure to this PNG file")
-    parser.add_argument("--embedding-dim", type=int, default=GAEConfig.embedding_dim)
-    parser.add_argument("--epochs", type=int, default=GAEConfig.epochs)
-    parser.add_argument("--seed", type=int, default=GAEConfig.seed)
+    add_output(parser, "--plot", False, "write the figure to this PNG file", metavar="PNG")
+    add_flag(parser, "--embedding-dim", GAEConfig.check_of("embedding_dim"), GAEConfig.embedding_dim, "embedding size")
+    add_flag(parser, "--epochs", GAEConfig.check_of("epochs"), GAEConfig.epochs, "GAE training steps")
+    add_flag(parser, "--seed", GAEConfig.check_of("seed"), GAEConfig.seed, "GAE seed")
     parser.add_argument("--variational", action="store_true", help="train a VGAE instead of a GAE")
-    parser.add_argument("--cache-dir", default=None, help="embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)")
+    add_env_option(parser, "cache_dir")
     parser.add_argument("--no-cache", action="store_true", help="train without reading or writing the cache")
     add_data_arguments(parser)  # accepted for uniformity with the other commands; nothing is read
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -52,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"tracing {args.model} at input size {input_size}", file=sys.stderr)
     start = time.perf_counter()
     model = get_model(args.model, pretrained=False)
-    graph = build_graph(model, input_size)
+    try:
+        layers = describe_layers(model, input_size, model_name=args.model)  # the model-and-input check first
+    except ConfigError as error:
+        raise flag_error(error) from None
+    graph = build_graph(model, input_size, layers=layers)
     graph_seconds = time.perf_counter() - start
     start = time.perf_counter()
     result = node_embeddings(graph, config, cache_dir=args.cache_dir, use_cache=not args.no_cache)

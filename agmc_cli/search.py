@@ -23,9 +23,9 @@ from typing import Any
 
 from agents.presets import SEARCH_DEFAULTS
 from agents.registry import AGENTS, agent_options
-from agmc_cli.common import (
-    add_env_option, add_threads_argument, apply_threads, env_options, flag_error, positive_int, print_result,
-)
+from agmc_cli.common import add_env_option, add_threads_argument, apply_threads, env_options, flag_error, print_result
+from agmc_cli.flags import add_flag, add_force_flag, add_output, check_output_folder
+from agmc_env.checks import SEED, Integer, OneOf
 from agmc_env.atomic import atomic_write_json
 from agmc_env.errors import ConfigError, CorruptFileError
 from agmc_env.finetune import FinetuneConfig, finetune_pruned
@@ -57,49 +57,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "model goes to OUT/best (load it with `agmc evaluate --pruned OUT/best`, fine-tune it with "
         "`agmc finetune`). A search killed at any point continues with --resume. Agents: " + agents,
     )
-    parser.add_argument(
-        "--agent", default=SEARCH_DEFAULTS.agent, choices=tuple(AGENTS),
-        help=f"the searching agent (default: {SEARCH_DEFAULTS.agent})",
+    add_flag(parser, "--agent", OneOf(tuple(AGENTS)), SEARCH_DEFAULTS.agent, "the searching agent")
+    add_flag(parser, "--episodes", Integer(1), SEARCH_DEFAULTS.episodes, "episodes in total")
+    add_flag(
+        parser, "--warmup", Integer(0), SEARCH_DEFAULTS.warmup_episodes,
+        f"random-action episodes before {warmup} learn (AMC used 100)", option="warmup_episodes",
     )  # fmt: skip
-    parser.add_argument(
-        "--episodes", type=int, default=SEARCH_DEFAULTS.episodes,
-        help=f"episodes in total (default: {SEARCH_DEFAULTS.episodes})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--warmup", type=int, default=SEARCH_DEFAULTS.warmup_episodes,
-        help=f"random-action episodes before {warmup} learn (default: {SEARCH_DEFAULTS.warmup_episodes}; AMC used 100)",
-    )  # fmt: skip
-    parser.add_argument("--population", type=int, default=None, help="episodes per generation of cem (default: the agent's, 8)")
+    add_flag(parser, "--population", Integer(2), None, "episodes per generation of cem (default: the agent's, 8)")
     for option in ENV_FLAGS:
         add_env_option(parser, option, PRESET)
-    parser.add_argument("--seed", type=int, default=0, help="seeds the agent, the env and torch (default: 0)")
+    add_flag(parser, "--seed", SEED, 0, "seeds the agent, the env and torch")
     add_threads_argument(parser)
-    parser.add_argument(
-        "--rescore-top", type=int, default=SEARCH_DEFAULTS.rescore_top, metavar="K",
-        help="after the last episode, re-score the K best distinct policies (by reward) at fp32 on the whole "
+    add_flag(
+        parser, "--rescore-top", Integer(0), SEARCH_DEFAULTS.rescore_top,
+        "after the last episode, re-score the K best distinct policies (by reward) at fp32 on the whole "
         "search split, keep the best of them in OUT/best and score it on the report split and the test set; "
-        f"0: keep the best reward, no further scoring (default: {SEARCH_DEFAULTS.rescore_top})",
+        "0: keep the best reward, no further scoring",
     )  # fmt: skip
-    parser.add_argument(
-        "--rescore-size", type=positive_int, default=None, metavar="N",
-        help="re-score on the first N images of each split (default: the whole splits, on CIFAR-10 5,000 "
+    add_flag(
+        parser, "--rescore-size", Integer(1), None,
+        "re-score on the first N images of each split (default: the whole splits, on CIFAR-10 5,000 "
         "search, 5,000 report and 10,000 test images)",
     )  # fmt: skip
-    parser.add_argument(
-        "--finetune-epochs", type=int, default=0,
-        help="then fine-tune OUT/best for this many epochs into OUT/best-finetuned, with the defaults of "
-        "`agmc finetune` (distillation from the unpruned model included); 0: no fine-tuning (default: 0)",
+    add_flag(
+        parser, "--finetune-epochs", Integer(0), 0,
+        "then fine-tune OUT/best for this many epochs into OUT/best-finetuned, with the defaults of "
+        "`agmc finetune` (distillation from the unpruned model included); 0: no fine-tuning",
     )  # fmt: skip
-    parser.add_argument(
-        "--finetune-size", type=positive_int, default=None,
-        help="fine-tune on a seeded subset of N training images (default: all)",
-    )  # fmt: skip
-    parser.add_argument("--out", default=None, help="search directory (default: runs/MODEL-AGENT-TARGETPRESERVE)")
+    add_flag(parser, "--finetune-size", Integer(1), None, "fine-tune on a seeded subset of N training images (default: all)")
+    add_output(parser, "--out", True, "search directory (default: runs/MODEL-AGENT-TARGETPRESERVE)")
     parser.add_argument("--resume", action="store_true", help="continue the search in --out from its last episode")
+    add_force_flag(parser, "a previous search in it is replaced")
     parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to OUT/tensorboard")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, check=check)
 
 
 def _planned_episodes(out: Path, args: argparse.Namespace) -> int | None:
@@ -114,11 +106,20 @@ def _planned_episodes(out: Path, args: argparse.Namespace) -> int | None:
     return args.episodes
 
 
+def _out(args: argparse.Namespace) -> str:
+    return args.out or f"runs/{args.model}-{args.agent}-{args.target}{args.preserve:g}"
+
+
+def check(args: argparse.Namespace) -> None:
+    """Before any work: the search directory may be written (see :mod:`agmc_cli.flags`)."""
+    check_output_folder("--out", _out(args), args.force, args.resume)
+
+
 def run(args: argparse.Namespace) -> int:
     from agents.search import run_search  # torch, SB3 and the env only once the arguments are parsed
 
     apply_threads(args)
-    out = args.out or f"runs/{args.model}-{args.agent}-{args.target}{args.preserve:g}"
+    out = _out(args)
     try:
         # Checked before the search, not after hours of it.
         finetune_config = _finetune_config(args) if args.finetune_epochs else None
@@ -133,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 total_episodes=_planned_episodes(Path(out), args),
             ),  # fmt: skip
             resume=args.resume,
+            overwrite=args.force,
             tensorboard=args.tensorboard,
             progress=not args.no_progress,
             rescore_top=args.rescore_top,

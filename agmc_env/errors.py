@@ -4,7 +4,8 @@
 class                          raised for                                              exit code
 =============================  ======================================================  =========
 :class:`ConfigError`           a bad option, argument or action (names it and what     2
-                               it accepts)
+                               it accepts); :class:`ConfigTypeError` for a value of
+                               the wrong type
 :class:`MissingFileError`      a data set, weights file or saved model that is not     1
                                where it was looked for (names every place)
 :class:`CorruptFileError`      a file that exists but cannot be read as what it        1
@@ -53,6 +54,11 @@ class ConfigError(AgmcError, ValueError):
     def for_option(cls, option: str, problem: str) -> ConfigError:
         """``"<option> <problem>"``, e.g. ``for_option("preserve", "must be in (0, 1], got 0")``."""
         return cls(f"{option} {problem}", option=option, problem=problem)
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A :class:`ConfigError` about a value of the wrong type (a string or ``None`` where a number
+    belongs); also a ``TypeError``, as Python's own functions raise for one."""
 
 
 class DataError(AgmcError):

@@ -46,6 +46,20 @@ def normalize_images(
     return (images.to(device).float().div_(255.0) - mean_t) / std_t
 
 
+def batch_bounds(total: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of each batch of ``total`` images, with no batch of one image among several.
+
+    A one-image batch runs other CPU kernels than a larger one (oneDNN), whose logits differ in
+    the last bits; a tail of one image is therefore folded into the batch before it, so that every
+    image's logits, and so the accuracy, are the same whatever batch size :mod:`agmc_env.tuning`
+    measured (``tests/test_evaluate.py`` checks it).
+    """
+    bounds = [(start, min(start + batch_size, total)) for start in range(0, total, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], total)]
+    return bounds
+
+
 class Evaluator:
     """Accuracy of models on one fixed image set.
 
@@ -193,8 +207,7 @@ class Evaluator:
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         total, quarter = len(self.labels), math.ceil(len(self.labels) / 4)
         with self.autocast(self.precision):
-            for start in range(0, total, self.batch_size):
-                end = min(start + self.batch_size, total)
+            for start, end in batch_bounds(total, self.batch_size):
                 logits = model(self.images[start:end])
                 correct += (logits.argmax(1) == self.labels[start:end]).sum()
                 if stop_below is not None and start < quarter <= end < total:

@@ -78,11 +78,14 @@ class LayerTable:
         input_size: ``(C, H, W)`` of the one input the model ran on.
         calls: one :class:`LayerCall` per call; a layer called twice appears twice.
         params: every parameter of the model (batch norm and unused layers included).
+        output_shape: the shape of the model's output for a batch of one (``()`` when it did not
+            return one tensor).
     """
 
     input_size: tuple[int, ...]
     calls: tuple[LayerCall, ...]
     params: int
+    output_shape: tuple[int, ...] = ()
 
     @property
     def macs(self) -> int:
@@ -127,7 +130,7 @@ def _first_tensor(value: object) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def describe_layers(model: nn.Module, input_size: Sequence[int]) -> LayerTable:
+def describe_layers(model: nn.Module, input_size: Sequence[int], model_name: str | None = None) -> LayerTable:
     """Run ``model`` once on zeros and describe each conv/linear call (see :class:`LayerTable`).
 
     The model runs in ``eval()`` mode (batch norm statistics are not touched) on the device of its
@@ -136,6 +139,12 @@ def describe_layers(model: nn.Module, input_size: Sequence[int]) -> LayerTable:
     Args:
         model: any module.
         input_size: ``(C, H, W)`` of one input; the model gets a batch of one, of zeros.
+        model_name: how errors name the model. (default: its class name)
+
+    Raises:
+        ConfigError: (option ``input_size``) the model cannot run on one input of that size: a
+            channel count it does not take, an image too small for its strides, a ``forward``
+            that needs more than one input, ...
     """
     names = {module: name for name, module in model.named_modules()}
     calls: list[LayerCall] = []
@@ -160,11 +169,24 @@ def describe_layers(model: nn.Module, input_size: Sequence[int]) -> LayerTable:
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     try:
-        model.eval()(torch.zeros((1, *input_size), device=device))
+        output = model.eval()(torch.zeros((1, *input_size), device=device))
+    except Exception as error:  # torch raises RuntimeError, TypeError, ValueError, IndexError...
+        name = model_name or type(model).__name__
+        raise ConfigError.for_option(
+            "input_size",
+            f"{tuple(input_size)} does not fit model {name}: its forward pass on one synthetic input of "
+            f"shape {(1, *input_size)} failed with {type(error).__name__}: {_first_line(error)}",
+        ) from error
     finally:
         for handle in handles:
             handle.remove()
         for module, was_training in training.items():
             module.training = was_training
     params = sum(p.numel() for p in model.parameters())
-    return LayerTable(tuple(int(s) for s in input_size), tuple(calls), int(params))
+    shape = tuple(output.shape) if isinstance(output, torch.Tensor) else ()
+    return LayerTable(tuple(int(s) for s in input_size), tuple(calls), int(params), shape)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else "(no message)"

@@ -120,9 +120,23 @@ def _cache_root(override: str | os.PathLike | None = None) -> Path:
 
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
-    """The directory for caches (created on first use)."""
+    """The directory for caches (created on first use).
+
+    Raises:
+        ConfigError: the directory cannot be created (a file in the way, no permission), naming
+            where its path came from.
+    """
     path = _cache_root(override)
-    path.mkdir(parents=True, exist_ok=True)
+    if override is not None:
+        source = "cache_dir"
+    elif os.environ.get(CACHE_ENV_VAR):
+        source = CACHE_ENV_VAR
+    else:
+        source = "the user cache directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as error:
+        raise ConfigError.for_option("cache_dir", f"{path} (from {source}) cannot be used as a cache directory: {error}") from None
     return path
 
 

@@ -1,13 +1,19 @@
 """Precision and evaluation batch size for this machine: resolved once, measured, cached on disk.
 
 ``precision="auto"`` resolves to bf16 autocast on a CPU only where the CPU computes bf16 natively
-(AVX512-BF16 or AMX on x86, the BF16 extension on ARM) *and* a short measurement confirms it is
-faster; without native support bf16 is emulated and several times slower (9x for ResNet-56 on an
-AVX2-only EPYC). On CUDA it is bf16 where supported, else fp16. Everywhere else fp32.
+(AVX512-BF16 or AMX on x86, the BF16 extension on ARM); without native support bf16 is emulated and
+several times slower (9x for ResNet-56 on an AVX2-only EPYC). On CUDA it is bf16 where supported,
+else fp16. Everywhere else fp32. The choice reads the hardware only, never a clock: precision
+changes the rewards, and a choice timed on a busy machine could flip between two runs of the same
+seeded search (measured on this 2-core EPYC: bf16 1.35x to 1.86x faster than fp32 from one
+measurement to the next), so a search with an empty cache and one with a full cache would score
+the same policies differently.
 
-The batch size is the fastest of a few candidates, timed on the model itself. Both results go to
-``<cache dir>/tuning.json`` keyed by the model, device, thread count and software versions, so the
-measurement runs once per machine and setting and again after an upgrade.
+The batch size is the fastest of a few candidates, timed on the model itself; it goes to
+``<cache dir>/tuning.json`` keyed by the model, device, precision, thread count and software
+versions, so the measurement runs once per machine and setting and again after an upgrade. The
+batch size does not change a score on the CPU (each image's logits are the same in any batch:
+``tests/test_evaluate.py`` checks it), so the measurement only decides the speed.
 """
 
 from __future__ import annotations
@@ -29,8 +35,6 @@ from agmc_env.paths import cache_dir
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CPU_BATCH_SIZES = (50, 100, 250, 500)
 CUDA_BATCH_SIZES = (250, 500, 1000, 2000)
-# bf16 must beat fp32 by this factor to be chosen: a narrower win is not worth its rounding.
-BF16_MIN_SPEEDUP = 1.2
 CACHE_FILE = "tuning.json"
 
 # Times one forward pass: (precision, batch_size) -> seconds per image.
@@ -49,22 +53,15 @@ def bf16_native(capabilities: Mapping[str, Any] | None = None) -> bool:
     return any(bool(caps.get(flag)) for flag in flags)
 
 
-def resolve_precision(
-    precision: str,
-    device: torch.device,
-    capabilities: Mapping[str, Any] | None = None,
-    timer: BatchTimer | None = None,
-    batch_size: int = 100,
-) -> str:
+def resolve_precision(precision: str, device: torch.device, capabilities: Mapping[str, Any] | None = None) -> str:
     """The concrete precision (``"fp32"``, ``"bf16"`` or ``"fp16"``) that ``precision`` means here.
+
+    Deterministic for a given machine: ``"auto"`` reads the device's capabilities, never a timing.
 
     Args:
         precision: one of :data:`PRECISIONS`; anything but ``"auto"`` is returned unchanged.
         device: the device the model runs on.
         capabilities: the CPU capability report (default: ``torch.cpu.get_capabilities()``).
-        timer: times a batch at a precision; with native bf16 it must confirm the speed-up. ``None``
-            trusts the capability report alone.
-        batch_size: the batch the timer runs. (default: ``100``)
     """
     if precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -74,10 +71,7 @@ def resolve_precision(
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if device.type != "cpu" or not bf16_native(capabilities):
         return "fp32"
-    if timer is None:
-        return "bf16"
-    fp32, bf16 = _interleaved(timer, [("fp32", batch_size), ("bf16", batch_size)])
-    return "bf16" if fp32 >= BF16_MIN_SPEEDUP * bf16 else "fp32"
+    return "bf16"
 
 
 def _interleaved(timer: BatchTimer, settings: list[tuple[str, int]], rounds: int = 3) -> list[float]:
@@ -163,7 +157,7 @@ def tune(
     batch_size: int | None = None,
     cache: TuningCache | None = None,
 ) -> Tuning:
-    """Resolve ``precision`` and (when ``None``) ``batch_size``, from the cache or by timing.
+    """Resolve ``precision`` (from the hardware) and, when ``None``, ``batch_size`` (cached, or timed).
 
     Args:
         timer: times one batch of the model at a precision and batch size.
@@ -174,16 +168,17 @@ def tune(
         batch_size: a fixed batch size, or ``None`` to measure one. (default: ``None``)
         cache: where results are kept. (default: ``TuningCache()``)
     """
-    if precision != "auto" and batch_size is not None:
-        return Tuning(resolve_precision(precision, device), batch_size, measured=False)
+    resolved = resolve_precision(precision, device)
+    if batch_size is not None:
+        return Tuning(resolved, batch_size, measured=False)
     cache = cache if cache is not None else TuningCache()
-    key = {"model": model_key, "images": images, "precision": precision, **software_key(device)}
+    # Keyed by the resolved precision: an entry can never change what "auto" means.
+    key = {"model": model_key, "images": images, "precision": resolved, **software_key(device)}
     hit = cache.get(key)
-    if hit is not None:
-        return Tuning(hit["precision"], batch_size or hit["batch_size"], measured=False)
+    if hit is not None and isinstance(hit.get("batch_size"), int) and hit["batch_size"] >= 1:
+        return Tuning(resolved, hit["batch_size"], measured=False)
     candidates = CUDA_BATCH_SIZES if device.type == "cuda" else CPU_BATCH_SIZES
     candidates = tuple(size for size in candidates if size < images) + (min(images, max(candidates)),)
-    resolved = resolve_precision(precision, device, timer=timer, batch_size=candidates[0])
-    chosen = batch_size or fastest_batch_size(timer, resolved, tuple(sorted(set(candidates))))
-    cache.put(key, {"precision": resolved, "batch_size": chosen})
+    chosen = fastest_batch_size(timer, resolved, tuple(sorted(set(candidates))))
+    cache.put(key, {"batch_size": chosen})
     return Tuning(resolved, chosen, measured=True)

@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from agmc_env.cost import count_cost
 from agmc_env.data import load_split, synthetic_imageset
-from agmc_env.evaluate import Evaluator, resolve_device
+from agmc_env.evaluate import Evaluator, batch_bounds, resolve_device
 from agmc_env.models import get_model, get_spec
 
 SHIPPED_ACCURACY = {"resnet20": 91.73, "resnet32": 92.63, "resnet44": 93.10, "resnet56": 93.39}
@@ -93,3 +93,22 @@ def test_autocast_needs_a_resolved_precision() -> None:
     assert not torch.is_autocast_enabled("cpu")
     with evaluator.autocast("bf16"):
         assert torch.is_autocast_enabled("cpu")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_accuracy_does_not_depend_on_the_batch_size(precision: str) -> None:
+    # The measured batch size (agmc_env.tuning) may differ between two runs of one seeded search; it
+    # must then change the speed only, never a reward: every image's logits are the same in any of
+    # the evaluator's batches (a one-image batch, whose CPU kernel rounds differently, never occurs).
+    torch.manual_seed(0)
+    model = get_model("resnet20", pretrained=False)
+    images = synthetic_imageset(num_images=41)
+    logits = []
+    for batch_size in (2, 8, 10, 40, 41):
+        evaluator = Evaluator(images, (0.5,) * 3, (0.25,) * 3, device="cpu", precision=precision, batch_size=batch_size)
+        evaluator.prepare(model)
+        bounds = batch_bounds(len(images), batch_size)
+        assert all(end - start > 1 for start, end in bounds) and bounds[-1][1] == 41
+        with torch.inference_mode(), evaluator._scoring(model), evaluator.autocast(precision):
+            logits.append(torch.cat([model(evaluator.images[start:end]).float() for start, end in bounds]))
+    assert all(torch.equal(logits[0], other) for other in logits[1:])

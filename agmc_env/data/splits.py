@@ -35,6 +35,8 @@ from agmc_env.paths import find_data_file
 SPLITS = ("search", "report", "test", "train_holdout", "calibration", "train")
 DATASETS = ("cifar10", "imagenet", "synthetic")
 TRAIN_HOLDOUT_SIZE = 1000
+# Synthetic images are generated in memory (twice the requested count, uint8): at most this much.
+SYNTHETIC_MAX_BYTES = 2**30
 
 
 @lru_cache(maxsize=4)
@@ -97,7 +99,13 @@ def load_split(
         full_train = _cached_cifar10("train", root) if split not in ("search", "report", "test") else None
         chosen = _split_source(full_test, full_train, split, split_seed)
     elif dataset == "synthetic":
-        full = synthetic_imageset(num_images=max(2 * (size or 256), 64), image_size=image_size, seed=split_seed)
+        count = max(2 * (size or 256), 64)
+        if count * 3 * image_size**2 > SYNTHETIC_MAX_BYTES:  # a typo, not a data set: refuse, do not swap
+            largest = SYNTHETIC_MAX_BYTES // (2 * 3 * image_size**2)
+            raise ConfigError.for_option(
+                "size", f"must be at most {largest} for {image_size}x{image_size} synthetic images, got {size}"
+            )
+        full = synthetic_imageset(num_images=count, image_size=image_size, seed=split_seed)
         chosen = _split_source(full, full, split, split_seed)
     else:
         folder = find_data_file("imagenet/val", data_dir)
@@ -105,6 +113,6 @@ def load_split(
         chosen = _split_source(full, full, split, split_seed)
     if size is not None:
         if size > len(chosen):
-            raise ConfigError(f"size={size} exceeds the {len(chosen)} images of split {split!r}")
+            raise ConfigError.for_option("size", f"must be at most {len(chosen)}, the images of split {split!r}, got {size}")
         chosen = chosen.subset(torch.arange(size), chosen.name)
     return chosen

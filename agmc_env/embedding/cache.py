@@ -1,8 +1,11 @@
 """Node embeddings trained once per (graph, hyper-parameters) and kept on disk.
 
-The cache key is a SHA-256 of the graph's node features and edges (their bytes, shapes and dtypes)
-and of the :class:`GAEConfig`, so any change to the model, the input size, the feature definition
-or a hyper-parameter trains anew. Files are plain tensors loadable with ``weights_only=True``,
+The cache key is a SHA-256 of the graph's node features and edges (their bytes, shapes and dtypes),
+of the :class:`GAEConfig` and of the torch and PyG versions, so any change to the model, the input
+size, the feature definition, a hyper-parameter or the libraries that train it trains anew: a
+warm cache then always holds what a cold one would compute (the training is deterministic for a
+seed, and a stored embedding is read back bit for bit), and a seeded search scores the same with
+either. Files are plain tensors loadable with ``weights_only=True``,
 written to a temporary file first and moved into place with ``os.replace`` so that concurrent
 writers (vectorised envs) never leave a half-written file.
 """
@@ -17,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import torch
+import torch_geometric
 
 from agmc_env.atomic import atomic_write
 from agmc_env.embedding.gae import EmbeddingResult, GAEConfig, train_gae
@@ -35,6 +39,7 @@ def cache_key(graph: ModelGraph, config: GAEConfig) -> str:
         digest.update(f"{tuple(tensor.shape)}|{tensor.dtype}|".encode())
         digest.update(tensor.numpy().tobytes())
     digest.update(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
+    digest.update(f"torch {torch.__version__} torch_geometric {torch_geometric.__version__}".encode())
     return digest.hexdigest()
 
 

@@ -11,11 +11,13 @@ embeddings are computed in ``eval()`` mode (the mean for a VGAE) over all edges.
 
 from __future__ import annotations
 
-import math
 import random
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from torch_geometric.nn import GAE, VGAE, GCNConv
 from torch_geometric.transforms import RandomLinkSplit
 from torch_geometric.utils import to_undirected
 
-from agmc_env.errors import ConfigError
+from agmc_env.checks import SEED, Boolean, Check, Integer, Number
 from agmc_env.embedding.link_metrics import average_precision, roc_auc
 from agmc_env.graph import ModelGraph
 from agmc_env.graph.tracing import torch_threads
@@ -49,25 +51,26 @@ class GAEConfig:
             linear decoder) next to the edge loss; 0 trains on edges alone, as AGMC.
     """
 
-    embedding_dim: int = 8
-    hidden_dim: int = 64
-    epochs: int = 200
-    lr: float = 0.01
-    variational: bool = False
-    seed: int = 0
-    test_fraction: float = 0.1
-    feature_weight: float = 0.0
+    embedding_dim: int = field(default=8, metadata={"check": Integer(1, 1024)})
+    hidden_dim: int = field(default=64, metadata={"check": Integer(1, 4096)})
+    epochs: int = field(default=200, metadata={"check": Integer(1)})
+    lr: float = field(default=0.01, metadata={"check": Number(0.0, low_open=True)})
+    variational: bool = field(default=False, metadata={"check": Boolean()})
+    seed: int = field(default=0, metadata={"check": SEED})
+    test_fraction: float = field(default=0.1, metadata={"check": Number(0.0, 1.0, high_open=True)})
+    feature_weight: float = field(default=0.0, metadata={"check": Number(0.0)})
 
     def __post_init__(self) -> None:
-        for name in ("embedding_dim", "hidden_dim", "epochs"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be a positive int, got {getattr(self, name)!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"lr must be a positive finite float, got {self.lr!r}")
-        if not 0.0 <= self.test_fraction < 1.0:
-            raise ConfigError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
-        if not (self.feature_weight >= 0 and math.isfinite(self.feature_weight)):
-            raise ConfigError(f"feature_weight must be a finite float >= 0, got {self.feature_weight!r}")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            checked = item.metadata["check"](item.name, value)
+            if checked is not value:
+                object.__setattr__(self, item.name, checked)
+
+    @staticmethod
+    def check_of(name: str) -> Check:
+        """The check of field ``name`` (what a command-line flag for it accepts)."""
+        return next(f for f in fields(GAEConfig) if f.name == name).metadata["check"]
 
 
 @dataclass
@@ -85,6 +88,23 @@ class EmbeddingResult:
     auc: float
     ap: float
     from_cache: bool = False
+
+
+def _remove_generated_sources() -> None:
+    """Delete the files PyG generated for its layers' ``propagate`` in the temporary directory.
+
+    PyG renders that code from a template into a ``tempfile`` (``delete=False``) and imports it:
+    one file per process and layer class, never removed. Once imported the module needs no file
+    (tracebacks show no source line for it), so it is removed rather than left behind.
+    """
+    temp = Path(tempfile.gettempdir()).resolve()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not name.startswith("torch_geometric.") or not file:
+            continue
+        path = Path(file)
+        if path.name.startswith(f"{name}_") and path.suffix == ".py" and path.parent.resolve() == temp:
+            path.unlink(missing_ok=True)
 
 
 class GCNEncoder(nn.Module):
@@ -110,6 +130,7 @@ class GCNEncoder(nn.Module):
         self.conv1 = GCNConv(in_channels, hidden_channels)
         self.conv_mu = GCNConv(hidden_channels, out_channels)
         self.conv_logstd = GCNConv(hidden_channels, out_channels) if variational else None
+        _remove_generated_sources()
 
     def reset_parameters(self) -> None:
         """Resets all learnable parameters of the module."""

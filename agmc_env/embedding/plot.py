@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agmc_env.atomic import atomic_write
 from agmc_env.embedding.gae import EmbeddingResult
 from agmc_env.graph import OPS, PRUNABLE_OPS, ModelGraph
 
@@ -42,7 +43,10 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
 
 
 def plot_graph(graph: ModelGraph, result: EmbeddingResult, path: str | Path, title: str = "") -> None:
-    """Write a PNG with the snake-drawn graph (top) and the PCA of the layer embeddings (bottom)."""
+    """Write a PNG with the snake-drawn graph (top) and the PCA of the layer embeddings (bottom).
+
+    The file is PNG whatever ``path``'s suffix, written atomically (its folder created when missing).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,5 +95,8 @@ def plot_graph(graph: ModelGraph, result: EmbeddingResult, path: str | Path, tit
     bottom.set_ylabel("PC 2")
     bottom.legend(title="stage", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png"))
+    finally:
+        plt.close(figure)

@@ -22,7 +22,7 @@ from torch import nn
 
 from agmc_env.data import DATASETS
 from agmc_env.checks import (
-    PRESERVE, Boolean, Device, Fraction, InputSize, Integer, NameOr, OneOf, PathString, is_module,
+    PRESERVE, SEED, Boolean, Device, Fraction, InputSize, Integer, NameOr, OneOf, OutputPath, PathString, is_module,
 )
 from agmc_env.envs.rewards import REWARDS
 from agmc_env.errors import ConfigError
@@ -111,7 +111,7 @@ class EnvConfig:
         "accuracy", "reward of the pruned model", NameOr(tuple(REWARDS), callable, "a callable")
     )
     val_size: int = _option(1000, "search-split images scored for each reward", Integer(1))
-    split_seed: int = _option(0, "seed of the search/report split", Integer(0))
+    split_seed: int = _option(0, "seed of the search/report split", SEED)
     bn_recalibration: bool = _option(
         False,
         "re-estimate batch-norm statistics of every pruned model on calibration images before scoring it; "
@@ -120,11 +120,13 @@ class EnvConfig:
     )
     device: str = _option("auto", "auto picks CUDA when present", Device(DEVICES))
     precision: str = _option(
-        "auto", "autocast precision; auto: bf16 where the hardware runs it natively and faster, else fp32",
+        "auto", "autocast precision; auto: bf16 where the hardware runs it natively, else fp32",
         OneOf(PRECISIONS),
     )
     render_mode: str | None = _option(None, "render mode", OneOf(RENDER_MODES, optional=True))
-    cache_dir: str | None = _option(None, "embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)", PathString())
+    cache_dir: str | None = _option(
+        None, "embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)", OutputPath(directory=True)
+    )
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -134,14 +136,15 @@ class EnvConfig:
             if checked is not value:
                 object.__setattr__(self, name, checked)
         if self.extra:
+            unknown = sorted(map(str, self.extra))
             raise ConfigError(
-                f"unknown option(s) {sorted(self.extra)}; accepted options: {', '.join(option_names())}"
+                f"unknown option(s) {unknown}; accepted options: {', '.join(option_names())}", option=unknown[0]
             )
 
     @classmethod
     def create(cls, preset: str | None = None, **options: Any) -> EnvConfig:
         """A config from a named preset (or the defaults) with ``options`` overriding it."""
-        if preset is not None and preset not in PRESETS:
+        if preset is not None and (not isinstance(preset, str) or preset not in PRESETS):
             raise ConfigError(f"preset must be None or one of {tuple(PRESETS)}, got {preset!r}")
         merged = {**(PRESETS[preset] if preset else {}), **options}
         known = set(option_names())

@@ -14,7 +14,7 @@ from gymnasium import logger, spaces
 
 from agmc_env.cost import Cost
 from agmc_env.envs.config import EnvConfig
-from agmc_env.errors import ConfigError
+from agmc_env.errors import ConfigError, ConfigTypeError
 from agmc_env.envs.observations import EpisodeState, make_observation
 from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
 from agmc_env.envs.resources import Resources, get_resources, graph_arrays
@@ -29,6 +29,12 @@ def _stop_below(options: dict[str, Any] | None) -> float | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value):
         raise ConfigError(f"reset option stop_below_accuracy must be None or an accuracy in percent, got {value!r}")
     return None if value is None else float(value)
+
+
+def _describe(value: Any) -> str:
+    """``repr`` of a wrong action, short, with its type."""
+    text = repr(value)
+    return f"{text[:60]}{'...' if len(text) > 60 else ''} ({type(value).__name__})"
 
 
 class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
@@ -48,7 +54,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
 
     `Box(-1, 1, (1,), float32)`: the ratio of the current unit, mapped linearly onto
     `[0, max_ratio]`, then clipped into the budget wall's interval for this unit. Values outside
-    `[-1, 1]` are clipped; NaN, infinities and wrong shapes raise `ValueError`. With
+    `[-1, 1]` are clipped; NaN, infinities and wrong shapes raise `ConfigError` (a `ValueError`);
+    anything but real numbers (a string such as `"0.5"`, `None`, a bool, an object) raises
+    `ConfigTypeError` (a `ConfigError` and a `TypeError`). With
     `action_mode="one_shot"` the action is `Box(-1, 1, (U,))`, all `U` ratios at once, passed
     through the wall unit by unit in network order.
 
@@ -163,15 +171,16 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `split_seed`       | `0`          | seed of the data splits                                          |
     | `bn_recalibration` | `False`      | re-estimate batch-norm statistics after pruning (512 images)     |
     | `device`           | `"auto"`     | `"auto"` (CUDA when present), `"cpu"`, `"cuda[:N]"`              |
-    | `precision`        | `"auto"`     | `"auto"` (bf16 where the CPU runs it natively and measurably     |
-    |                    |              | faster, bf16/fp16 on CUDA, else fp32), `"fp32"`, `"bf16"`,       |
-    |                    |              | `"fp16"` (autocast)                                              |
+    | `precision`        | `"auto"`     | `"auto"` (bf16 where the CPU runs it natively, bf16/fp16 on      |
+    |                    |              | CUDA, else fp32), `"fp32"`, `"bf16"`, `"fp16"` (autocast)        |
     | `render_mode`      | `None`       | `"ansi"`, `"rgb_array"`                                          |
     | `cache_dir`        | `None`       | where trained embeddings are cached (default `AGMC_CACHE`)       |
 
     The model, data on the device and embeddings are built once per process and shared by its envs.
-    The evaluation batch size (and what `precision="auto"` means) is measured once per machine,
-    model and thread count and cached on disk (`agmc_env.tuning`).
+    The evaluation batch size is measured once per machine, model, precision and thread count and
+    cached on disk (`agmc_env.tuning`); it changes the speed only, never a reward. What
+    `precision="auto"` means is read from the hardware, never timed, so a seeded run gives the same
+    episodes with an empty or a full cache.
 
     ## Version History
 
@@ -292,16 +301,23 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         return self._observation.observe(self._state()), {}
 
     def _check_action(self, action: Any) -> np.ndarray:
+        space = self.action_space
         try:
-            values = np.asarray(action, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"action must be numeric with shape {self.action_space.shape}, got {action!r}") from error
-        width = self.action_space.shape[0]
+            values = np.asarray(action)
+        except Exception as error:  # a ragged list, an object numpy cannot take in
+            raise ConfigTypeError(f"action must be numbers for the action space {space}, got {action!r}") from error
+        # Only real numbers: numpy would turn "0.5" into 0.5 and True into 1.0 without a word.
+        if values.dtype.kind not in "iuf":
+            raise ConfigTypeError(
+                f"action must be a number or an array of numbers for the action space {space}, "
+                f"got {_describe(action)}"
+            )
+        width = space.shape[0]
         if values.shape != (width,) and not (width == 1 and values.shape in ((), (1, 1))):
-            raise ConfigError(f"action must have shape {self.action_space.shape}, got {values.shape}")
-        values = values.reshape(width)
+            raise ConfigError(f"action must have shape {space.shape} for the action space {space}, got shape {values.shape}")
+        values = values.astype(np.float64).reshape(width)
         if not np.isfinite(values).all():
-            raise ConfigError(f"action must be finite, got {values.tolist()}")
+            raise ConfigError(f"action must be finite for the action space {space}, got {values.tolist()}")
         return np.clip(values, -1.0, 1.0)
 
     def _decide(self, value: float) -> float:

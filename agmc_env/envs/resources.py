@@ -26,7 +26,7 @@ from agmc_env.data.augment import training_augmentation
 from agmc_env.embedding import GAEConfig, node_embeddings, rule_unit_features, unit_embeddings
 from agmc_env.envs.config import EnvConfig
 from agmc_env.evaluate import Evaluator, normalize_images, resolve_device
-from agmc_env.errors import InternalError, UnsupportedModelError
+from agmc_env.errors import ConfigError, InternalError, UnsupportedModelError
 from agmc_env.graph import ModelGraph, build_graph
 from agmc_env.layer_table import describe_layers
 from agmc_env.models import IMAGENET_MEAN, IMAGENET_STD, get_model, get_spec
@@ -84,6 +84,34 @@ def _model_defaults(model: str | nn.Module, dataset: str | None) -> tuple[str, t
     return dataset, _DEFAULT_INPUT_SIZE[dataset], IMAGENET_MEAN, IMAGENET_STD
 
 
+def check_input_fits_data(input_size: tuple[int, int, int], dataset: str, channels: int) -> None:
+    """Refuse an ``input_size`` the data set's images cannot be fed at (``ConfigError``).
+
+    Every data set here has ``channels``-channel images (the normalisation's length); CIFAR-10
+    images are 32x32; synthetic and ImageNet images are made square at the input's width.
+    """
+    c, h, w = input_size
+    if c != channels:
+        raise ConfigError.for_option(
+            "input_size", f"has {c} channels but the {dataset} images have {channels}, got {tuple(input_size)}"
+        )
+    if dataset == "cifar10" and (h, w) != (32, 32):
+        raise ConfigError.for_option("input_size", f"must be (3, 32, 32) for cifar10 images, got {tuple(input_size)}")
+    if h != w:
+        raise ConfigError.for_option(
+            "input_size", f"must be square (H == W) for {dataset} images, got {tuple(input_size)}"
+        )
+
+
+def check_logits(shape: tuple[int, ...], name: str) -> None:
+    """Refuse a model whose output is not one row of class scores per image (``ConfigError``)."""
+    if len(shape) != 2 or shape[0] != 1 or shape[1] < 2:
+        got = shape if shape else "no single tensor"
+        raise ConfigError.for_option(
+            "model", f"{name} must return class scores of shape (N, classes >= 2) for N images, got {got} for N = 1"
+        )
+
+
 @lru_cache(maxsize=8)
 def _model_bundle(
     model: str | nn.Module,
@@ -97,8 +125,13 @@ def _model_bundle(
 ) -> ModelBundle:
     dataset, default_size, mean, std = _model_defaults(model, dataset)
     input_size = input_size or default_size
+    check_input_fits_data(input_size, dataset, len(mean))
     net = get_model(model, pretrained=pretrained, weights_path=weights_path, data_dir=data_dir, init_seed=0)
-    layers = describe_layers(net, input_size)  # the one forward pass the units, costs and graph share
+    name = model if isinstance(model, str) else f"<{type(model).__name__}>"
+    # The one forward pass the units, costs and graph share; it is also the check that the model
+    # and the input size fit (a ConfigError naming input_size and the model when they do not).
+    layers = describe_layers(net, input_size, model_name=name)
+    check_logits(layers.output_shape, name)
     method = make_pruning_method(pruning, net, input_size, unit_set=units, layers=layers)
     graph = build_graph(net, input_size, layers=layers)
     missing = [u.name for u in method.units if u.name not in graph.module_to_node]
@@ -130,9 +163,14 @@ def _evaluator(
 ) -> Evaluator:
     # input_size[-1] only shapes synthetic images (e.g. 64x64 for a torchvision model); real data
     # sets have their own.
-    images = load_split(
-        "search", bundle.dataset, data_dir, split_seed=split_seed, size=size, image_size=bundle.input_size[-1]
-    )
+    try:
+        images = load_split(
+            "search", bundle.dataset, data_dir, split_seed=split_seed, size=size, image_size=bundle.input_size[-1]
+        )
+    except ConfigError as error:
+        if error.option == "size":  # the env's name for it
+            raise ConfigError.for_option("val_size", error.problem) from None
+        raise
     evaluator = Evaluator(images, bundle.mean, bundle.std, device=device, precision=precision)
     # Precision and batch size are resolved once, on a model like those a search scores: every unit
     # pruned by half (the unpruned model's best batch, 500 on ResNet-56, ran pruned models ~1.3x

@@ -27,6 +27,8 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agmc_env.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class CompressionResult:
@@ -110,16 +112,17 @@ def compute_reward(
         result: the pruned model's accuracy and cost.
 
     Raises:
-        ValueError: an unknown name, or a callable returning something other than a finite number.
+        ConfigError: (a ``ValueError``) an unknown name, or a callable returning something other
+            than a finite number.
     """
     if callable(reward):
         value = reward(result)
         if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
-            raise ValueError(f"the reward callable must return a finite number, got {value!r}")
+            raise ConfigError.for_option("reward", f"callable must return a finite number, got {value!r}")
         terms = {"custom": float(value)}
     elif reward in REWARDS:
         terms = REWARDS[reward](result)
     else:
-        raise ValueError(f"reward must be a callable or one of {tuple(REWARDS)}, got {reward!r}")
+        raise ConfigError.for_option("reward", f"must be a callable or one of {tuple(REWARDS)}, got {reward!r}")
     info = {f"reward_{name}": float(value) for name, value in terms.items()}
     return float(sum(terms.values())), info

@@ -16,6 +16,8 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from agmc_env.errors import UnsupportedModelError
+
 
 @contextmanager
 def torch_threads(count: int) -> Iterator[None]:
@@ -33,8 +35,11 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-class GraphTraceError(ValueError):
-    """A model could not be traced, or its traced graph could not run on the given input size."""
+class GraphTraceError(UnsupportedModelError):
+    """A model could not be traced, or its traced graph could not run on the given input size.
+
+    An :class:`~agmc_env.errors.UnsupportedModelError` (and a ``ValueError``): ``agmc`` exits with 1.
+    """
 
 
 class _LeafTracer(fx.Tracer):

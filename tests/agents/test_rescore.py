@@ -164,7 +164,7 @@ def test_resume_reuses_a_finished_rescore_and_redoes_a_stale_one(tmp_path: Path,
         ({"rescore_top": 2.5}, "rescore_top must be an integer >= 0"),
         ({"rescore_size": 0}, "rescore_size must be None"),
         pytest.param(
-            {"rescore_size": 5001, "env": {**TINY_ENV, "dataset": "cifar10"}}, "rescore_size is too large: size=5001",
+            {"rescore_size": 5001, "env": {**TINY_ENV, "dataset": "cifar10"}}, "rescore_size is too large: size must be at most 5000",
             marks=pytest.mark.data,
         ),  # the CIFAR-10 splits hold 5,000 images
     ],

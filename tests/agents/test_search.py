@@ -135,3 +135,28 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(tmp_path: Path, env_opt
     records = _lines(out)
     assert [r["episode"] for r in records] == list(range(total)) and summary["episodes"] == total
     assert json.loads((out / "best" / "policy.json").read_text())["reward"] == max(r["reward"] for r in records)
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
+def test_a_search_stopped_while_saving_leaves_no_temporary_files(tmp_path: Path, monkeypatch, stop: type) -> None:
+    # Ctrl-C (or an error) while the best model is being written: its half-written best.tmp/ goes,
+    # and nothing appears in the system's temporary directory (an SB3 agent included).
+    import tempfile
+
+    from agmc_env.envs.model_compression import ModelCompressionEnv
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    save = ModelCompressionEnv.save_pruned
+
+    def save_then_stop(self, path) -> None:
+        save(self, path)
+        raise stop("stopped while saving")
+
+    monkeypatch.setattr(ModelCompressionEnv, "save_pruned", save_then_stop)
+    out = tmp_path / "run"
+    with pytest.raises(stop):
+        run_search(out, TINY_ENV, "ddpg", episodes=2, agent_options=_options("ddpg"), progress=False)
+    assert not (out / "best.tmp").exists() and not [p for p in out.rglob("*") if ".tmp" in p.name]
+    assert list(temp.iterdir()) == []

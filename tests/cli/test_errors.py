@@ -10,19 +10,23 @@ NO_FILES = ["--dataset", "synthetic", "--no-pretrained", "--val-size", "16", "--
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--agent", "dqn"], "invalid choice: 'dqn'"),
-        (["--model", "resnet9000"], "--model must be one of ("),
-        (["--preserve", "0"], "--preserve must be a number in (0, 1], got 0.0"),
-        (["--preserve", "1.5"], "--preserve must be a number in (0, 1], got 1.5"),
-        (["--max-ratio", "1"], "--max-ratio must be a number in (0, 1), got 1.0"),
-        (["--val-size", "0"], "--val-size must be an integer >= 1, got 0"),
-        (["--episodes", "0"], "--episodes must be an integer >= 1, got 0"),
-        (["--threads", "0"], "argument --threads: must be >= 1"),
-        # Checked once the env is built: synthetic images and random weights keep that fast.
-        (["--warmup", "-1", *NO_FILES], "--warmup must be an integer >= 0, got -1"),
-        (["--agent", "agmc", "--embedding", "rule", *NO_FILES], "--embedding must be 'gnn' for agent 'agmc', got 'rule'"),
+        # Checked while the arguments are parsed, by the check the flag was declared with.
+        (["--agent", "dqn"], "argument --agent: must be one of ("),
+        (["--model", "resnet9000"], "argument --model: must be one of ("),
+        (["--preserve", "0"], "argument --preserve: must be a number in (0, 1], got 0.0"),
+        (["--preserve", "1.5"], "argument --preserve: must be a number in (0, 1], got 1.5"),
+        (["--preserve", "nan"], "argument --preserve: must be a number in (0, 1], got nan"),
+        (["--max-ratio", "1"], "argument --max-ratio: must be a number in (0, 1), got 1.0"),
+        (["--val-size", "0"], "argument --val-size: must be an integer >= 1, got 0"),
+        (["--val-size", "1.5"], "argument --val-size: must be an integer >= 1, got '1.5'"),
+        (["--episodes", "0"], "argument --episodes: must be an integer >= 1, got 0"),
+        (["--threads", "0"], "argument --threads: must be an integer in [1, 1024], got 0"),
+        (["--warmup", "-1"], "argument --warmup: must be an integer >= 0, got -1"),
+        (["--seed", "-1"], "argument --seed: must be an integer in [0, 4294967295], got -1"),
         (["--data-dir", "/nonexistent/agmc-data"], "is not a directory"),
         (["--target", "latency"], "invalid choice: 'latency'"),
+        # Checked once the env is built: synthetic images and random weights keep that fast.
+        (["--agent", "agmc", "--embedding", "rule", *NO_FILES], "--embedding must be 'gnn' for agent 'agmc', got 'rule'"),
     ],
 )
 def test_bad_search_input_exits_2(agmc, tmp_path, capsys, argv: list[str], message: str) -> None:
@@ -52,6 +56,8 @@ def test_corrupt_pruned_spec_exits_1_and_names_the_file(agmc, tmp_path, capsys) 
 
 def test_bad_finetune_settings_exit_2_naming_the_flag(agmc, tmp_path, capsys) -> None:
     assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--epochs", "0") == 2
-    assert "--epochs must be >= 1, got 0" in capsys.readouterr().err
+    assert "argument --epochs: must be an integer >= 1, got 0" in capsys.readouterr().err
     assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--batch-size", "0") == 2
-    assert "--batch-size must be >= 1, got 0" in capsys.readouterr().err
+    assert "argument --batch-size: must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert agmc("finetune", "--pruned", str(tmp_path / "nothing"), "--lr", "inf") == 2
+    assert "argument --lr: must be a number > 0, got inf" in capsys.readouterr().err

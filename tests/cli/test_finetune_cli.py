@@ -50,8 +50,9 @@ def test_finetune_saves_a_loadable_model_and_resume_reports_the_same(agmc, searc
     ("argv", "message"),
     [
         (["--distill"], "--distill is on but there is no teacher: none (resnet20 was pruned from randomly"),
-        (["--ema-decay", "1.5"], "--ema-decay must be in (0, 1) or None, got 1.5"),
-        (["--label-smoothing", "-0.1"], "--label-smoothing must be in [0, 1), got -0.1"),
+        (["--ema-decay", "1.5"], "argument --ema-decay: must be a number in (0, 1) or None, got 1.5"),
+        (["--label-smoothing", "-0.1"], "argument --label-smoothing: must be a number in [0, 1), got -0.1"),
+        (["--warmup-epochs", "5", "--epochs", "1"], "--warmup-epochs must be in [0, epochs=1], got 5.0"),
     ],
 )
 def test_bad_finetune_input_exits_2_naming_the_flag(agmc, searched: Path, tmp_path: Path, capsys, argv, message) -> None:
@@ -75,5 +76,5 @@ def test_search_hands_its_best_model_to_finetuning(agmc, tmp_path: Path, capsys)
 def test_bad_finetune_epochs_fail_before_the_search(agmc, tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
     assert agmc("search", "--out", str(out), "--no-progress", "--finetune-epochs", "-1", *NO_FILES) == 2
-    assert "--finetune-epochs must be >= 1, got -1" in capsys.readouterr().err
+    assert "argument --finetune-epochs: must be an integer >= 0, got -1" in capsys.readouterr().err
     assert not out.exists()

@@ -29,6 +29,7 @@ def test_graph_json_and_plot(tmp_path, capsys: pytest.CaptureFixture[str]) -> No
     assert "from_cache         True" in capsys.readouterr().out
 
 
-def test_unknown_model() -> None:
-    with pytest.raises(ValueError, match="unknown model"):
+def test_unknown_model(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
         _run(["--model", "resnet57"])
+    assert exit_.value.code == 2 and "argument --model: must be one of (" in capsys.readouterr().err

@@ -54,8 +54,8 @@ def test_json_has_the_labelled_accuracies_and_rescore_top_0_the_old_summary(agmc
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--rescore-top", "-1"], "--rescore-top must be an integer >= 0"),
-        (["--rescore-size", "0"], "--rescore-size: must be >= 1"),
+        (["--rescore-top", "-1"], "argument --rescore-top: must be an integer >= 0, got -1"),
+        (["--rescore-size", "0"], "argument --rescore-size: must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_rescore_flags_exit_2_before_the_search(agmc, tmp_path: Path, capsys, argv: list[str], message: str) -> None:

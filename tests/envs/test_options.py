@@ -8,6 +8,7 @@ import pytest
 from torch import nn
 
 from agmc_env.envs.config import PRESETS, EnvConfig, option_names
+from agmc_env.errors import ConfigError, ConfigTypeError
 from agmc_env.envs.rewards import REWARDS
 from agmc_env.paths import find_data_file
 
@@ -165,6 +166,46 @@ def test_nothing_prunable() -> None:
         gym.make(ENV_ID, model=model, dataset="synthetic", val_size=16)
 
 
+class _TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x, y):
+        return self.fc(self.conv(x).mean((2, 3)) + y)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        # The model cannot take the input: one forward pass at construction says so, naming both.
+        ({"model": "resnet20", "input_size": (1, 32, 32)}, r"input_size has 1 channels but the synthetic images have 3"),
+        (
+            {"model": nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), nn.LazyLinear(10)), "input_size": (3, 32, 32)},
+            r"input_size \(3, 32, 32\) does not fit model <Sequential>: .*RuntimeError: .*channels",
+        ),
+        ({"model": _TwoInputs()}, r"input_size \(3, 32, 32\) does not fit model <_TwoInputs>: .*TypeError: .*'y'"),
+        ({"model": "resnet20", "input_size": (3, 32, 16)}, r"input_size must be square"),
+        ({"model": "resnet20", "input_size": (3, 4096, 4097)}, r"input_size must be None or three integers"),
+        ({"model": nn.Sequential(nn.Conv2d(3, 4, 3))}, r"model <Sequential> must return class scores of shape \(N, classes"),
+        ({"model": "resnet20", "val_size": 10**9}, r"val_size must be at most \d+ for 32x32 synthetic images"),
+    ],
+)
+def test_model_and_input_are_checked_at_construction(options: dict, message: str) -> None:
+    kwargs = {"dataset": "synthetic", "pretrained": False, "val_size": 16, "device": "cpu", **options}
+    with pytest.raises(ConfigError, match=message):
+        gym.make(ENV_ID, **kwargs)
+
+
+@pytest.mark.data
+def test_cifar10_needs_its_own_image_size() -> None:
+    with pytest.raises(ConfigError, match=r"input_size must be \(3, 32, 32\) for cifar10 images"):
+        gym.make(ENV_ID, model="resnet20", input_size=(3, 64, 64), val_size=16, device="cpu")
+    with pytest.raises(ConfigError, match=r"val_size must be at most 5000, the images of split 'search', got 5001"):
+        gym.make(ENV_ID, model="resnet20", val_size=5001, device="cpu")
+
+
 @pytest.mark.parametrize(
     "action, message",
     [
@@ -172,14 +213,26 @@ def test_nothing_prunable() -> None:
         (np.array([np.inf], np.float32), "finite"),
         (np.array([0.1, 0.2], np.float32), "shape"),
         (np.zeros((2, 2), np.float32), "shape"),
-        ("half", "numeric"),
     ],
 )
 def test_bad_actions(action, message: str, fast: dict) -> None:
     env = gym.make(ENV_ID, **fast, disable_env_checker=True)
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         env.step(action)
+
+
+@pytest.mark.parametrize(
+    "action", ["0.5", "half", None, object(), True, np.bool_(False), b"1", ["0.1"], [0.1, None], 1 + 2j, {"ratio": 0.5}]
+)
+def test_actions_must_be_numbers(action, fast: dict) -> None:
+    # numpy would read "0.5" as 0.5 and True as 1.0: the env refuses anything but real numbers.
+    env = gym.make(ENV_ID, **fast, disable_env_checker=True)
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match=r"action must be a number or an array of numbers for the action space Box") as error:
+        env.step(action)
+    assert isinstance(error.value, ConfigTypeError) and isinstance(error.value, ConfigError)
+    assert env.unwrapped.policy() == []  # nothing was decided
 
 
 def test_out_of_range_actions_are_clipped(fast: dict) -> None:
