@@ -28,7 +28,8 @@ from agmc_env.pruning.methods import (
 )
 from agmc_env.pruning.serialization import load_pruned, pruning_spec, save_pruned
 from agmc_env.pruning.sparse_cost import LayerUnit, SparseCostModel, kept_weights
-from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, UnitSearch, find_units, kept_channels, search_units
+from agmc_env.pruning.unit_search import UnitSearch, find_units, search_units
+from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, kept_channels
 
 __all__ = [
     "IMPORTANCES",

@@ -33,7 +33,8 @@ from agmc_env.pruning.cost_model import CostModel
 from agmc_env.pruning.fine_grained import fine_grained_prune
 from agmc_env.pruning.serialization import pruning_spec
 from agmc_env.pruning.sparse_cost import LayerUnit, SparseCostModel, kept_weights
-from agmc_env.pruning.units import PrunableUnit, find_units, search_units
+from agmc_env.pruning.unit_search import find_units, search_units
+from agmc_env.pruning.units import PrunableUnit
 
 
 class Unit(Protocol):
