@@ -68,6 +68,10 @@ parser.add_argument("--stage-timeout", type=int, default=300, help="seconds befo
 parser.add_argument("--max-memory-gb", type=float, default=6.0,
                     help="address-space cap of each model's process (raised to 8x its weights' size where larger)")
 parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+parser.add_argument("--giants-last", action="store_true",
+                    help="run the models over 100M parameters after the others (with --time-budget: the ones left out)")
+parser.add_argument("--time-budget", type=float, default=None,
+                    help="seconds after which no further model is started (those left are 'not run')")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--csv-out", default=None)
 parser.add_argument("--json-out", default=None)
@@ -77,6 +81,15 @@ torch.manual_seed(args.seed)
 if args.threads is not None:
     torch.set_num_threads(args.threads)
 names = args.models or (list(QUICK_MODELS) if args.quick else torchvision.models.list_models(module=torchvision.models))
+
+
+def listed_params(name: str) -> int:
+    """Parameters of ``name`` with 1000 classes, as torchvision lists them (nothing is built)."""
+    return next(iter(torchvision.models.get_model_weights(name))).meta["num_params"]
+
+
+if args.giants_last:  # sorted is stable: the listed order otherwise
+    names = sorted(names, key=lambda name: listed_params(name) > 100e6)
 cache_dir = tempfile.mkdtemp(prefix="agmc-zoo-")
 STAGES = ("graph", "embed", "prune", "env")
 
@@ -234,6 +247,10 @@ rows = []
 started = time.perf_counter()
 context = multiprocessing.get_context("fork")
 for name in names:
+    if args.time_budget is not None and time.perf_counter() - started > args.time_budget:
+        rows.append({"model": name, **{stage: "skip" for stage in STAGES}, "error": "not run: --time-budget spent"})
+        print(f"{name}: not run (--time-budget {args.time_budget:.0f} s spent)", flush=True)
+        continue
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(name, sender))
     child.start()
@@ -248,6 +265,8 @@ for name in names:
     rows.append(row)
     timings = " ".join(f"{s}={row[s]}({row.get(s + '_s', 0):.0f}s)" for s in STAGES)
     print(f"{name}: {timings}" + (f"  [{row['error']}]" if row["error"] else ""), flush=True)
+    if args.csv_out:  # after every model: a run stopped early keeps what it measured
+        write_csv(args.csv_out, rows)
 
 run = [r for r in rows if not r["error"].startswith(("not run", "build"))]
 passed = [r for r in run if all(r[stage] == "pass" for stage in STAGES)]
