@@ -125,8 +125,8 @@ def rescore_top_policies(
 
     def evaluator(split: str) -> Any:
         return split_evaluator(
-            config.model_name, split, dataset=config.dataset, size=size, split_seed=config.split_seed,
-            data_dir=config.data_dir, device=str(resolve_device(config.device)), precision="fp32",
+            config.model_name, split, dataset=config.dataset or ("imagefolder" if config.image_folder else None),
+            image_folder=config.image_folder, size=size, split_seed=config.split_seed, data_dir=config.data_dir, device=str(resolve_device(config.device)), precision="fp32",
             batch_size=unwrapped.batch_size,
         )  # fmt: skip
 

@@ -34,9 +34,9 @@ PRESET = SEARCH_DEFAULTS.env_preset
 # The env options `agmc search` has a flag for, in --help order. Left out: input_size (the zoo
 # knows it), observation="graph" (needs an agent with a graph encoder), render_mode (no display).
 ENV_FLAGS = (
-    "model", "dataset", "pretrained", "weights_path", "target", "preserve", "max_ratio", "pruning", "units",
-    "importance", "embedding", "action_mode", "reward", "val_size", "split_seed", "bn_recalibration",
-    "device", "precision", "data_dir", "cache_dir",
+    "model", "dataset", "image_folder", "pretrained", "weights_path", "target", "preserve", "max_ratio",
+    "pruning", "units", "importance", "embedding", "action_mode", "reward", "val_size", "split_seed",
+    "bn_recalibration", "device", "precision", "data_dir", "cache_dir",
 )  # fmt: skip
 # Flags of the search runner's and the agents' own options, for errors the library raises about them.
 RUN_FLAGS = {

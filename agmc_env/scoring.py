@@ -63,6 +63,7 @@ def split_evaluator(
     device: str = "auto",
     precision: str = "fp32",
     batch_size: int | None = None,
+    image_folder: str | os.PathLike | None = None,
 ) -> Evaluator:
     """An :class:`~agmc_env.evaluate.Evaluator` on ``split`` with zoo model ``name``'s normalisation.
 
@@ -74,9 +75,13 @@ def split_evaluator(
         split_seed: seed of the search/report split. (default: ``0``)
         data_dir: the data root. (default: the resolution order of :mod:`agmc_env.paths`)
         device, precision, batch_size: of the :class:`~agmc_env.evaluate.Evaluator`.
+        image_folder: the folder of ``dataset="imagefolder"``. (default: none)
     """
     spec = get_spec(name)
-    images = load_split(split, dataset or spec.dataset, data_dir, split_seed, size, image_size=spec.input_size[-1])
+    images = load_split(
+        split, dataset or spec.dataset, data_dir, split_seed, size, image_size=spec.input_size[-1],
+        image_folder=image_folder,
+    )  # fmt: skip
     return Evaluator(images, spec.mean, spec.std, device, precision, batch_size)
 
 

@@ -2,6 +2,8 @@
 FLOPs, plus what batch-norm re-calibration does to its no-fine-tune accuracy.
 
     python benchmarks/prune_speed.py --model resnet56 --preserve 0.5 --images 1000
+    python benchmarks/prune_speed.py --model tv_resnext50_32x4d --no-pretrained --dataset synthetic --size 64 \
+        --images 200 --batch-size 50    # speed only: random weights on random images
 
 The pruned model's ratio is the uniform ratio over the inner units that keeps at most ``--preserve``
 of the MACs. The original and the pruned model are timed interleaved, in the same process, on the
@@ -23,6 +25,10 @@ from harness.timing import machine_summary, median, time_call
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--model", default="resnet56")
+parser.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=True,
+                    help="load the model's weights (off: random weights; the accuracies then mean nothing)")
+parser.add_argument("--dataset", default=None, help="data set (default: the model's own)")
+parser.add_argument("--size", type=int, default=None, help="input side (default: the model's)")
 parser.add_argument("--units", default="inner", choices=("inner", "all"))
 parser.add_argument("--preserve", type=float, default=0.5, help="fraction of MACs the pruned model keeps")
 parser.add_argument("--images", type=int, default=1000, help="images of the search split (speed and accuracy)")
@@ -33,10 +39,12 @@ parser.add_argument("--json-out", default=None, help="also write the figures to 
 args = parser.parse_args()
 
 spec = get_spec(args.model)
-model = get_model(args.model)
+model = get_model(args.model, pretrained=args.pretrained, init_seed=0)
+dataset = args.dataset or spec.dataset
+input_size = (3, args.size, args.size) if args.size else spec.input_size
 device = torch.device("cpu")
-units = find_units(model, spec.input_size, args.units)
-cost_model = CostModel(model, units, spec.input_size)
+units = find_units(model, input_size, args.units)
+cost_model = CostModel(model, units, input_size)
 
 # The uniform ratio that just meets the target, by bisection on the (monotone) cost model.
 low, high = 0.0, 1.0
@@ -54,7 +62,7 @@ cost_calls = 1000
 cost_s = time_call(lambda: [cost_model.cost(ratios) for _ in range(cost_calls)], repeats=args.repeats)
 pruned = prune_model(model, units, ratios)
 
-imageset = load_split("search", spec.dataset, size=args.images)
+imageset = load_split("search", dataset, size=args.images, image_size=input_size[-1])
 images = normalize_images(imageset.images, spec.mean, spec.std, device).contiguous(memory_format=torch.channels_last)
 
 
@@ -76,12 +84,13 @@ pruned_ips = len(images) / median(pruned_s)
 evaluator = Evaluator(imageset, spec.mean, spec.std, device="cpu", batch_size=args.batch_size)
 accuracy_original = evaluator.accuracy(model)
 accuracy_pruned = evaluator.accuracy(pruned)
-calibration = load_split("calibration", spec.dataset, size=args.calibration_images)
+calibration = load_split("calibration", dataset, size=args.calibration_images, image_size=input_size[-1])
 recalibrate_batchnorm(pruned, normalize_images(calibration.images, spec.mean, spec.std, device))
 accuracy_recalibrated = evaluator.accuracy(pruned)
 
 result = {
-    "model": args.model, "units": args.units, "num_units": len(units), "uniform_ratio": round(high, 4),
+    "model": args.model, "pretrained": args.pretrained, "dataset": dataset, "input_size": list(input_size),
+    "units": args.units, "num_units": len(units), "uniform_ratio": round(high, 4),
     "kept_macs": kept.macs, "kept_macs_fraction": round(kept.macs / cost_model.base.macs, 4),
     "kept_params_fraction": round(kept.params / cost_model.base.params, 4),
     "prune_s": round(median(prune_s), 4), "cost_model_us_per_call": round(1e6 * median(cost_s) / cost_calls, 1),

@@ -138,3 +138,22 @@ class TinyCNN(nn.Module):
 def tiny_cnn() -> nn.Module:
     torch.manual_seed(0)
     return TinyCNN().eval()
+
+
+def make_image_folder(root: Path, classes: tuple[str, ...] = ("cat", "dog"), per_class: int = 8) -> Path:
+    """A tiny ``ImageFolder`` tree: ``root/<class>/<i>.png``, random RGB images of odd sizes."""
+    from PIL import Image
+
+    generator = torch.Generator().manual_seed(0)
+    for label, name in enumerate(classes):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = torch.randint(0, 256, (20 + i, 24 + label, 3), generator=generator, dtype=torch.uint8)
+            Image.fromarray(pixels.numpy()).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """A two-class ``ImageFolder`` tree of 16 small PNGs (see :func:`make_image_folder`)."""
+    return make_image_folder(tmp_path / "images")

@@ -33,7 +33,9 @@ from agmc_env.data.synthetic import synthetic_imageset
 from agmc_env.paths import find_data_file
 
 SPLITS = ("search", "report", "test", "train_holdout", "calibration", "train")
-DATASETS = ("cifar10", "imagenet", "synthetic")
+DATASETS = ("cifar10", "imagenet", "imagefolder", "synthetic")
+# Side of the square images of each data set when no image_size is asked for.
+_DEFAULT_IMAGE_SIZE = {"cifar10": 32, "synthetic": 32, "imagenet": 224, "imagefolder": 224}
 TRAIN_HOLDOUT_SIZE = 1000
 # Synthetic images are generated in memory (twice the requested count, uint8): at most this much.
 SYNTHETIC_MAX_BYTES = 2**30
@@ -72,20 +74,24 @@ def load_split(
     data_dir: str | os.PathLike | None = None,
     split_seed: int = 0,
     size: int | None = None,
-    image_size: int = 32,
+    image_size: int | None = None,
+    image_folder: str | os.PathLike | None = None,
 ) -> ImageSet:
     """Load one split (see the module docstring), optionally its first ``size`` images.
 
     Args:
         split: one of :data:`SPLITS`.
         dataset: ``"cifar10"``, ``"imagenet"`` (an ImageFolder tree at ``<data>/imagenet/val``; all
-            splits are carved out of it) or ``"synthetic"`` (random images, for tests).
+            splits are carved out of it), ``"imagefolder"`` (any ImageFolder tree, ``image_folder``;
+            the same) or ``"synthetic"`` (random images, for tests).
         data_dir: the data root (default: the resolution order of :mod:`agmc_env.paths`).
         split_seed: seed of the permutation that defines the splits. (default: ``0``)
         size: keep the first ``size`` images of the split (a seeded subset, since splits are
             already shuffled). (default: all)
-        image_size: side of the square images of ``"synthetic"``, to match a model's input size;
-            the real data sets have their own. (default: ``32``)
+        image_size: side of the square images, to match a model's input size: the size of
+            ``"synthetic"`` images, the centre crop of ``"imagenet"``/``"imagefolder"`` ones; CIFAR-10
+            has its own. (default: 32 for CIFAR-10 and synthetic, 224 for the image folders)
+        image_folder: the class-per-folder tree of ``dataset="imagefolder"`` (``<dir>/<class>/<image>``).
     """
     if split not in SPLITS:
         raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
@@ -94,6 +100,7 @@ def load_split(
     if size is not None and size <= 0:
         raise ConfigError(f"size must be a positive number of images, got {size}")
     root = None if data_dir is None else str(Path(data_dir).expanduser())
+    image_size = image_size or _DEFAULT_IMAGE_SIZE[dataset]
     if dataset == "cifar10":
         full_test = _cached_cifar10("test", root)
         full_train = _cached_cifar10("train", root) if split not in ("search", "report", "test") else None
@@ -108,8 +115,13 @@ def load_split(
         full = synthetic_imageset(num_images=count, image_size=image_size, seed=split_seed)
         chosen = _split_source(full, full, split, split_seed)
     else:
-        folder = find_data_file("imagenet/val", data_dir)
-        full = load_image_folder(folder, max_images=None if size is None else 2 * size, seed=split_seed)
+        if dataset == "imagefolder" and image_folder is None:
+            raise ConfigError.for_option(
+                "image_folder", "is needed with dataset='imagefolder': a folder of <class>/<image> files"
+            )
+        folder = image_folder if dataset == "imagefolder" else find_data_file("imagenet/val", data_dir)
+        limit = None if size is None else 2 * size
+        full = load_image_folder(folder, max_images=limit, image_size=image_size, seed=split_seed)
         chosen = _split_source(full, full, split, split_seed)
     if size is not None:
         if size > len(chosen):

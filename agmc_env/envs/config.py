@@ -77,7 +77,18 @@ class EnvConfig:
     model: str | nn.Module = _option(
         DEFAULT_MODEL, "zoo model", NameOr(tuple(available_models()), is_module, "an nn.Module")
     )
-    dataset: str | None = _option(None, "data set (default: the model's own)", OneOf(DATASETS, optional=True))
+    dataset: str | None = _option(
+        None,
+        "data set (default: the model's own; imagefolder with image_folder set): imagefolder is your own "
+        "class-per-folder images, resized to the model's input size",
+        OneOf(DATASETS, optional=True),
+    )
+    image_folder: str | None = _option(
+        None,
+        "folder of <class>/<image> files for dataset=imagefolder (torchvision ImageFolder layout); the "
+        "model gets one output per class folder",
+        PathString(directory=True, hint=" (it should hold one sub-folder of images per class)"),
+    )
     data_dir: str | None = _option(
         None,
         "folder holding cifar10/ and pretrained/ (default: $AGMC_DATA, ../shared/data in a source checkout, "
@@ -135,6 +146,14 @@ class EnvConfig:
             checked = option_check(name)(name, value)
             if checked is not value:
                 object.__setattr__(self, name, checked)
+        if self.dataset == "imagefolder" and self.image_folder is None:
+            raise ConfigError.for_option(
+                "image_folder", "is needed with dataset='imagefolder': a folder of <class>/<image> files"
+            )
+        if self.image_folder is not None and self.dataset not in (None, "imagefolder"):
+            raise ConfigError.for_option(
+                "image_folder", f"is only read with dataset='imagefolder', not dataset={self.dataset!r}"
+            )
         if self.extra:
             unknown = sorted(map(str, self.extra))
             raise ConfigError(

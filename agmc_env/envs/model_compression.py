@@ -149,10 +149,12 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     |--------------------|--------------|------------------------------------------------------------------|
     | `preset`           | `None`       | a key of `agmc_env.envs.PRESETS`; other arguments override it    |
     | `model`            | `"resnet20"` | a zoo name (`agmc_env.models.available_models()`) or `nn.Module` |
-    | `dataset`          | the model's  | `"cifar10"`, `"imagenet"`, `"synthetic"`                         |
+    | `dataset`          | the model's  | `"cifar10"`, `"imagenet"`, `"imagefolder"`, `"synthetic"`        |
+    | `image_folder`     | `None`       | `<class>/<image>` folder of `dataset="imagefolder"` (implies it) |
     | `data_dir`         | `None`       | data root (default `AGMC_DATA`, checkout, cache, download)       |
     | `weights_path`     | `None`       | a local checkpoint for zoo models without shipped weights        |
     | `pretrained`       | `True`       | `False`: a zoo model with random weights (seeded), no file read  |
+    |                    |              | (with `dataset="synthetic"`: a trial that needs no file at all)  |
     | `input_size`       | the model's  | `(C, H, W)`; for a user module: 3x32x32 (3x224x224 on ImageNet)  |
     | `target`           | `"flops"`    | `"flops"`, `"params"`: the budgeted cost                         |
     | `preserve`         | `0.5`        | fraction of the target cost to keep, in `(0, 1]`                 |
@@ -480,6 +482,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         spec = self._method.pruning_spec(
             self.config.model,
             self._ratios,
+            num_classes=self._resources.bundle.num_classes,
             env=self.config.to_dict(),
             policy_units=[u.name for u in self.units],
             **self.last_info,

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agmc_env.data import load_split
+from agmc_env.data import image_folder_classes, load_split
 from agmc_env.data.augment import training_augmentation
 from agmc_env.embedding import GAEConfig, node_embeddings, rule_unit_features, unit_embeddings
 from agmc_env.envs.config import EnvConfig
@@ -29,14 +29,16 @@ from agmc_env.evaluate import Evaluator, normalize_images, resolve_device
 from agmc_env.errors import ConfigError, InternalError, UnsupportedModelError
 from agmc_env.graph import ModelGraph, build_graph
 from agmc_env.layer_table import describe_layers
-from agmc_env.models import IMAGENET_MEAN, IMAGENET_STD, get_model, get_spec
+from agmc_env.models import IMAGENET_MEAN, IMAGENET_STD, WeightsMismatchError, get_model, get_spec
 from agmc_env.paths import cache_dir
 from agmc_env.pruning import PruningMethod, Unit, UnitCostModel, make_pruning_method
 from agmc_env.tuning import CACHE_FILE, TuningCache
 
 CALIBRATION_IMAGES = 512
 _IMPORT_PID = os.getpid()
-_DEFAULT_INPUT_SIZE = {"cifar10": (3, 32, 32), "synthetic": (3, 32, 32), "imagenet": (3, 224, 224)}
+_DEFAULT_INPUT_SIZE = {
+    "cifar10": (3, 32, 32), "synthetic": (3, 32, 32), "imagenet": (3, 224, 224), "imagefolder": (3, 224, 224),
+}  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +53,8 @@ class ModelBundle:
     method: PruningMethod  # the configured pruning method, built for ``model``
     graph: ModelGraph
     unit_nodes: np.ndarray  # [U] graph node of each unit's root layer
+    num_classes: int | None = None  # classifier outputs, where not the zoo's default (an image folder's classes)
+    image_folder: str | None = None  # the images of dataset="imagefolder"
 
     @property
     def units(self) -> Sequence[Unit]:
@@ -76,7 +80,11 @@ class Resources:
     calibration_images: torch.Tensor | None  # normalised, on the evaluator's device and memory format
 
 
-def _model_defaults(model: str | nn.Module, dataset: str | None) -> tuple[str, tuple, tuple, tuple]:
+def _model_defaults(
+    model: str | nn.Module, dataset: str | None, image_folder: str | None
+) -> tuple[str, tuple, tuple, tuple]:
+    if dataset is None and image_folder is not None:
+        dataset = "imagefolder"
     if isinstance(model, str):
         spec = get_spec(model)
         return dataset or spec.dataset, spec.input_size, spec.mean, spec.std
@@ -122,11 +130,26 @@ def _model_bundle(
     units: str,
     pruning: str,
     pretrained: bool = True,
+    image_folder: str | None = None,
 ) -> ModelBundle:
-    dataset, default_size, mean, std = _model_defaults(model, dataset)
+    dataset, default_size, mean, std = _model_defaults(model, dataset, image_folder)
     input_size = input_size or default_size
     check_input_fits_data(input_size, dataset, len(mean))
-    net = get_model(model, pretrained=pretrained, weights_path=weights_path, data_dir=data_dir, init_seed=0)
+    # A zoo model scores your image folder with one output per class folder (label i = i-th folder).
+    num_classes = len(image_folder_classes(image_folder)) if dataset == "imagefolder" and isinstance(model, str) else None
+    try:
+        net = get_model(
+            model, pretrained=pretrained, num_classes=num_classes, weights_path=weights_path, data_dir=data_dir,
+            init_seed=0,
+        )  # fmt: skip
+    except WeightsMismatchError as error:
+        if num_classes is None:
+            raise
+        raise WeightsMismatchError(
+            f"{error} (with dataset='imagefolder' the model has one output per class folder of {image_folder}: "
+            f"{num_classes}; the checkpoint must be one trained on those classes)",
+            error.path,
+        ) from error
     name = model if isinstance(model, str) else f"<{type(model).__name__}>"
     # The one forward pass the units, costs and graph share; it is also the check that the model
     # and the input size fit (a ConfigError naming input_size and the model when they do not).
@@ -138,7 +161,10 @@ def _model_bundle(
     if missing:
         raise UnsupportedModelError(f"prunable units {missing} have no node in the model graph")
     unit_nodes = np.array([graph.module_to_node[u.name] for u in method.units], dtype=np.int64)
-    return ModelBundle(net, dataset, tuple(input_size), tuple(mean), tuple(std), method, graph, unit_nodes)
+    return ModelBundle(
+        net, dataset, tuple(input_size), tuple(mean), tuple(std), method, graph, unit_nodes, num_classes,
+        image_folder if dataset == "imagefolder" else None,
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=8)
@@ -165,12 +191,13 @@ def _evaluator(
     # sets have their own.
     try:
         images = load_split(
-            "search", bundle.dataset, data_dir, split_seed=split_seed, size=size, image_size=bundle.input_size[-1]
-        )
+            "search", bundle.dataset, data_dir, split_seed=split_seed, size=size, image_size=bundle.input_size[-1],
+            image_folder=bundle.image_folder,
+        )  # fmt: skip
     except ConfigError as error:
-        if error.option == "size":  # the env's name for it
-            raise ConfigError.for_option("val_size", error.problem) from None
-        raise
+        if error.option != "size":
+            raise
+        raise ConfigError.for_option("val_size", error.problem) from None
     evaluator = Evaluator(images, bundle.mean, bundle.std, device=device, precision=precision)
     # Precision and batch size are resolved once, on a model like those a search scores: every unit
     # pruned by half (the unpruned model's best batch, 500 on ResNet-56, ran pruned models ~1.3x
@@ -183,11 +210,21 @@ def _evaluator(
 
 @lru_cache(maxsize=4)
 def _calibration(
-    dataset: str, image_size: int, data_dir: str | None, split_seed: int, mean: tuple, std: tuple, device: str
+    dataset: str, image_size: int, data_dir: str | None, split_seed: int, mean: tuple, std: tuple, device: str,
+    image_folder: str | None = None,
 ) -> torch.Tensor:
-    images = load_split(
-        "calibration", dataset, data_dir, split_seed=split_seed, size=CALIBRATION_IMAGES, image_size=image_size
-    ).images
+    def calibration_split(size: int | None) -> torch.Tensor:
+        return load_split(
+            "calibration", dataset, data_dir, split_seed=split_seed, size=size, image_size=image_size,
+            image_folder=image_folder,
+        ).images  # fmt: skip
+
+    try:
+        images = calibration_split(CALIBRATION_IMAGES)
+    except ConfigError:
+        if dataset != "imagefolder":
+            raise
+        images = calibration_split(None)  # a small folder of your own: all it has
     # The shipped weights learned their batch-norm statistics on augmented training images: plain
     # ones shift the statistics and cost the *unpruned* ResNet-56 ~1.4 points; augmented once
     # (seeded), re-calibration leaves it within 0.05 points (benchmarks/RESULTS.md).
@@ -214,7 +251,7 @@ def get_resources(config: EnvConfig) -> Resources:
     _guard_forked_process()
     bundle = _model_bundle(
         config.model, config.dataset, config.data_dir, config.weights_path, config.input_size, config.units, config.pruning,
-        config.pretrained,
+        config.pretrained, config.image_folder,
     )
     features = _unit_features(bundle, config.embedding, config.cache_dir)
     device = str(resolve_device(config.device))
@@ -226,7 +263,7 @@ def get_resources(config: EnvConfig) -> Resources:
     )
     calibration = None
     if config.bn_recalibration:
-        calibration = _calibration(*data, bundle.mean, bundle.std, device)
+        calibration = _calibration(*data, bundle.mean, bundle.std, device, bundle.image_folder)
     return Resources(bundle, features, evaluator, calibration)
 
 

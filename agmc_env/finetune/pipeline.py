@@ -160,7 +160,9 @@ def finetune_pruned(
     device_ = resolve_device(device)
 
     def split_of(name: str, size: int | None):
-        return load_split(name, dataset, data_dir, split_seed, size, image_size=zoo.input_size[-1])
+        return load_split(
+            name, dataset, data_dir, split_seed, size, image_size=zoo.input_size[-1], image_folder=env.get("image_folder")
+        )
 
     train = split_of(split, train_size)
     report = Evaluator(split_of("report", report_size), zoo.mean, zoo.std, device_, config.precision)

@@ -1,6 +1,6 @@
 """The model zoo: CIFAR ResNets with the shipped pretrained weights (downloaded once when missing),
-CIFAR MobileNet-V2/VGG-16, torchvision ImageNet models (weights from a local file only) and any user
-``nn.Module``.
+CIFAR MobileNet-V2/VGG-16, every torchvision classifier as ``tv_<name>`` (weights from a local file
+only, or none: ``pretrained=False``) and any user ``nn.Module``.
 
 Example:
     >>> from agmc_env.models import get_model
@@ -84,11 +84,8 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             IMAGENET_MEAN,
             IMAGENET_STD,
         )
-        for name in (
-            "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
-            "vgg16", "vgg16_bn", "densenet121", "efficientnet_b0", "regnet_y_400mf",
-            "shufflenet_v2_x1_0",
-        )
+        # Every classifier torchvision has (80 in 0.2x), at its ImageNet input size, which all accept.
+        for name in torchvision.models.list_models(module=torchvision.models)
     },
 }
 
@@ -146,8 +143,9 @@ def get_model(
     elif pretrained:
         if spec.pretrained_file is None:
             raise DataNotFoundError(
-                f"model {name!r} has no shipped pretrained weights; pass weights_path=<local file> "
-                "(CLI: --weights) or pretrained=False for a randomly initialised model"
+                f"model {name!r} has no shipped pretrained weights; pass weights_path=<local state_dict file> "
+                "(agmc: --weights FILE) or, for a randomly initialised model, pretrained=False "
+                "(agmc search: --no-pretrained; with dataset='synthetic' / --dataset synthetic no file is read at all)"
             )
         load_weights(model, locate(spec.pretrained_file, data_dir))
     return model.eval()

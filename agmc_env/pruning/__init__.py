@@ -28,7 +28,8 @@ from agmc_env.pruning.methods import (
 )
 from agmc_env.pruning.serialization import load_pruned, pruning_spec, read_pruned_files, save_pruned
 from agmc_env.pruning.sparse_cost import LayerUnit, SparseCostModel, kept_weights
-from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units, kept_channels
+from agmc_env.pruning.unit_search import UnitSearch, find_units, search_units
+from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, kept_channels
 
 __all__ = [
     "IMPORTANCES",
@@ -45,6 +46,7 @@ __all__ = [
     "SparseCostModel",
     "Unit",
     "UnitCostModel",
+    "UnitSearch",
     "channel_importance",
     "find_units",
     "fine_grained_prune",
@@ -62,4 +64,5 @@ __all__ = [
     "pruning_spec",
     "recalibrate_batchnorm",
     "save_pruned",
+    "search_units",
 ]

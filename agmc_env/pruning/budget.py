@@ -69,7 +69,7 @@ class BudgetWall:
             raise ConfigError(
                 f"preserve={preserve} of {target} is unreachable: pruning every unit at "
                 f"max_ratio={max_ratio} still keeps {smallest / base:.3f} of it; raise preserve or "
-                "max_ratio, or prune more units (units='all')"
+                "max_ratio, or prune more units with units='all' (agmc search: --preserve, --max-ratio, --units all)"
             )
 
     def _measure(self, cost: Cost) -> int:

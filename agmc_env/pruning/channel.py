@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from agmc_env.pruning import tp_adapter
-from agmc_env.pruning.units import PrunableUnit, kept_channels, with_items
+from agmc_env.pruning.units import PrunableUnit, with_items
 
 IMPORTANCES = ("l1", "l2", "fpgm", "random")
 
@@ -68,7 +68,9 @@ def pruned_indices(
 ) -> list[list[int]]:
     """The root channels (sorted) each unit loses when it keeps ``kept[i]`` of them.
 
-    Ties (e.g. all-zero filters) go to the lower index: the choice is deterministic.
+    Ties (e.g. all-zero filters) go to the lower index: the choice is deterministic. A unit with
+    ``channel_groups > 1`` keeps a multiple of them and loses the same positions in every channel
+    group: as Torch-Pruning's ``MetaPruner`` does, a position's importance is the mean over the groups.
     """
     _check_importance(importance)
     if len(kept) != len(units):
@@ -77,14 +79,18 @@ def pruned_indices(
     generator = torch.Generator().manual_seed(seed)
     chosen = []
     for unit, keep in zip(units, kept):
-        if not 1 <= keep <= unit.channels:
-            raise ValueError(f"unit {unit.name!r}: kept must be in [1, {unit.channels}], got {keep}")
-        scores = channel_importance(model, unit, importance, generator) if keep < unit.channels else None
-        if scores is None:
+        groups = unit.channel_groups
+        if not 1 <= keep <= unit.channels or keep % groups:
+            step = f"a multiple of {groups} " if groups > 1 else ""
+            raise ValueError(f"unit {unit.name!r}: kept must be {step}in [1, {unit.channels}], got {keep}")
+        if keep == unit.channels:
             chosen.append([])
             continue
-        order = torch.sort(scores, stable=True).indices
-        chosen.append(sorted(int(i) for i in order[: unit.channels - keep]))
+        scores = channel_importance(model, unit, importance, generator)
+        width = unit.channels // groups  # channels per group; root channel = group * width + position
+        order = torch.sort(scores.view(groups, width).mean(0), stable=True).indices
+        positions = order[: (unit.channels - keep) // groups]
+        chosen.append(sorted(int(p) + g * width for g in range(groups) for p in positions))
     return chosen
 
 
@@ -137,5 +143,5 @@ def prune_model(
     """
     if len(ratios) != len(units):
         raise ValueError(f"ratios must have one entry per unit ({len(units)}), got {len(ratios)}")
-    kept = [kept_channels(u.channels, float(r), round_to) for u, r in zip(units, ratios)]
+    kept = [u.kept(float(r), round_to) for u, r in zip(units, ratios)]
     return prune_to_kept(model, units, kept, importance, seed, input_size)

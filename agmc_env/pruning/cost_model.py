@@ -6,7 +6,9 @@ pixels) read from the model's :class:`~agmc_env.layer_table.LayerTable`. Each pr
 fixed number of entries from some of those ``in``/``out`` dimensions per removed channel (read off
 its dependency group: 1 per channel, H*W where a flatten feeds a linear). So a ratio vector maps to
 layer shapes by one small matrix product, and the count is the same integer
-:func:`agmc_env.cost.count_cost` gives for the physically pruned model.
+:func:`agmc_env.cost.count_cost` gives for the physically pruned model. A grouped conv keeps its
+``groups`` (its units remove whole multiples of them, see :class:`~agmc_env.pruning.PrunableUnit`),
+so ``in / groups`` stays exact.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from agmc_env.cost import Cost
 from agmc_env.errors import ConfigError, UnsupportedModelError
 from agmc_env.layer_table import LayerTable, describe_layers, output_width
 from agmc_env.pruning import tp_adapter
-from agmc_env.pruning.units import PrunableUnit, kept_channels, with_items
+from agmc_env.pruning.units import PrunableUnit, with_items
 
 
 class CostModel:
@@ -146,7 +148,7 @@ class CostModel:
         if len(ratios) != len(self.channels):
             raise ConfigError(f"ratios must have one entry per unit ({len(self.channels)}), got {len(ratios)}")
         return np.array(
-            [c - kept_channels(c, float(r), self.round_to) for c, r in zip(self.channels, ratios)], dtype=np.int64
+            [u.channels - u.kept(float(r), self.round_to) for u, r in zip(self.units, ratios)], dtype=np.int64
         )
 
     def cost(self, ratios: Sequence[float]) -> Cost:

@@ -33,7 +33,8 @@ from agmc_env.pruning.cost_model import CostModel
 from agmc_env.pruning.fine_grained import fine_grained_prune
 from agmc_env.pruning.serialization import pruning_spec
 from agmc_env.pruning.sparse_cost import LayerUnit, SparseCostModel, kept_weights
-from agmc_env.pruning.units import PrunableUnit, find_units, kept_channels
+from agmc_env.pruning.unit_search import find_units, search_units
+from agmc_env.pruning.units import PrunableUnit
 
 
 class Unit(Protocol):
@@ -93,8 +94,8 @@ class PruningMethod(ABC):
         self.layers.check_input_size(input_size)
 
     @abstractmethod
-    def kept_size(self, size: int, ratio: float) -> int:
-        """What ``ratio`` keeps of a unit of ``size`` channels (or weights)."""
+    def kept_size(self, unit: Unit, ratio: float) -> int:
+        """What ``ratio`` keeps of ``unit``'s channels (or weights)."""
 
     @abstractmethod
     def prune(self, ratios: Sequence[float], importance: str = "l1", seed: int = 0) -> nn.Module:
@@ -114,7 +115,7 @@ class PruningMethod(ABC):
         """What each ratio keeps of its unit, one per ratio (a prefix of the units is fine)."""
         if len(ratios) > len(self.units):
             raise ConfigError(f"ratios must have at most one entry per unit ({len(self.units)}), got {len(ratios)}")
-        return [self.kept_size(u.channels, float(r)) for u, r in zip(self.units, ratios)]
+        return [self.kept_size(u, float(r)) for u, r in zip(self.units, ratios)]
 
     def pruning_spec(self, model_name: str, ratios: Sequence[float], /, **extra: Any) -> dict[str, Any]:
         """The JSON-safe record :func:`~agmc_env.pruning.save_pruned` stores with the pruned copy.
@@ -146,11 +147,12 @@ class ChannelPruning(PruningMethod):
         self, model: nn.Module, input_size: Sequence[int], unit_set: str = "inner", layers: LayerTable | None = None
     ) -> None:
         super().__init__(model, input_size, unit_set, layers)
-        self.units: list[PrunableUnit] = find_units(model, self.input_size, unit_set, layers=self.layers)
+        self.search = search_units(model, self.input_size, unit_set, layers=self.layers)
+        self.units: list[PrunableUnit] = list(self.search.units)
         self.cost_model = CostModel(model, self.units, self.input_size, layers=self.layers)
 
-    def kept_size(self, size: int, ratio: float) -> int:
-        return kept_channels(size, ratio)
+    def kept_size(self, unit: PrunableUnit, ratio: float) -> int:
+        return unit.kept(ratio)
 
     def prune(self, ratios: Sequence[float], importance: str = "l1", seed: int = 0) -> nn.Module:
         self._check_ratios(ratios)
@@ -172,8 +174,8 @@ class FineGrainedPruning(PruningMethod):
         self.cost_model = SparseCostModel(model, self.input_size, layers=self.layers)
         self.units: list[LayerUnit] = self.cost_model.units
 
-    def kept_size(self, size: int, ratio: float) -> int:
-        return kept_weights(size, ratio)
+    def kept_size(self, unit: LayerUnit, ratio: float) -> int:
+        return kept_weights(unit.channels, ratio)
 
     def prune(self, ratios: Sequence[float], importance: str = "l1", seed: int = 0) -> nn.Module:
         # The smallest weights go: there is no channel ranking, so importance and seed do not apply.
@@ -210,8 +212,12 @@ def make_pruning_method(
         raise ConfigError(f"pruning must be one of {tuple(PRUNING_METHODS)}, got {name!r}")
     method = PRUNING_METHODS[name](model, input_size, unit_set, layers)
     if not method.units:
+        search = getattr(method, "search", None)
+        why = f" ({search.explain()})" if search is not None and search.explain() else ""
+        other = "inner" if unit_set == "all" else "all"
         raise UnsupportedModelError(
-            f"model {type(model).__name__} has no prunable units with units={unit_set!r}, pruning={name!r}; "
-            "try units='all' or a model with conv/linear layers"
+            f"model {type(model).__name__} has no prunable units with units={unit_set!r}, pruning={name!r}{why}; "
+            f"try units={other!r} or pruning='fine_grained' (agmc: --units {other} or --pruning fine_grained), "
+            "which prunes single weights of every conv/linear layer"
         )
     return method

@@ -19,7 +19,8 @@ from torch import nn
 from agmc_env.errors import ConfigError, CorruptFileError, MissingFileError, reason
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning.channel import prune_to_kept
-from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units
+from agmc_env.pruning.unit_search import find_units
+from agmc_env.pruning.units import UNIT_SETS, PrunableUnit
 
 SPEC_FILE = "pruned.json"
 WEIGHTS_FILE = "weights.pt"

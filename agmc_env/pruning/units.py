@@ -1,27 +1,26 @@
 """Prunable units: groups of coupled layers that must lose the same output channels.
 
-A unit is one group of Torch-Pruning's dependency graph (a conv or linear layer, its batch norm,
-whatever is tied to it through residual adds, depthwise convs or concats, and the input channels of
-the layers that consume it). Two unit sets:
+A unit (:class:`PrunableUnit`) is one group of Torch-Pruning's dependency graph: a conv or linear
+layer, its batch norm, whatever is tied to it through residual adds, depthwise convs or concats, and
+the input channels of the layers that consume it. :func:`kept_channels` is the one rule for what a
+ratio keeps. Which groups are units, and why some are left out, is
+:mod:`agmc_env.pruning.unit_search`'s business.
 
-- ``"inner"`` (AMC/AGMC's choice for ResNets): groups whose channels never reach an elementwise add,
-  a concat, a split or a channel pad, i.e. channels that stay inside one block (the first conv of a
-  basic block, the expansion conv of an inverted residual). Decided from the graph, not from names.
-- ``"all"``: every prunable group, residual streams included.
-
-The classifier's outputs (any group that reaches the model output) are never a unit.
+A group with a grouped conv (ResNeXt, RegNet) or a group norm is a unit with ``channel_groups > 1``:
+it keeps a multiple of ``channel_groups`` channels, the same positions of every channel group, so
+each conv group keeps the same width (Torch-Pruning's ``MetaPruner`` convention).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from torch import nn
 
-from agmc_env.errors import ConfigError, UnsupportedModelError
-from agmc_env.layer_table import LayerTable, describe_layers
+from agmc_env.errors import ConfigError
 from agmc_env.pruning import tp_adapter
 
 UNIT_SETS = ("inner", "all")
@@ -39,6 +38,8 @@ class PrunableUnit:
         channels: prunable channels of the group.
         items: every tensor dimension the group cuts, with the index mapping from root channels
             (filled by :func:`find_units`; lets pruning and costing skip re-tracing the model).
+        channel_groups: channel groups of its grouped convs / group norms (1: none); the unit keeps
+            a multiple of it, the same positions in every group.
     """
 
     index: int
@@ -47,63 +48,13 @@ class PrunableUnit:
     consumer_names: tuple[str, ...]
     channels: int
     items: tuple[tp_adapter.GroupItem, ...] = field(default=(), repr=False, compare=False)
+    channel_groups: int = 1
 
-
-def _check_units(units: str) -> None:
-    if units not in UNIT_SETS:
-        raise ConfigError(f"units must be one of {UNIT_SETS}, got {units!r}")
-
-
-def unit_groups(
-    model: nn.Module, input_size: Sequence[int], units: str = "inner", layers: LayerTable | None = None
-) -> list[tp_adapter.GroupInfo]:
-    """The dependency groups behind :func:`find_units`, in the same order."""
-    _check_units(units)
-    if layers is None:
-        layers = describe_layers(model, input_size)
-    layers.check_input_size(input_size)
-    graph = tp_adapter.build_dependency_graph(model, input_size)
-    selected = []
-    for info in tp_adapter.iter_groups(graph, layers.names):
-        if info.touches_output or info.grouped_conv is not None or info.channels < 2:
-            continue
-        if units == "all" and info.channel_pad is not None:
-            raise UnsupportedModelError(
-                f"units='all' cannot prune the group rooted at {info.root_name!r}: its channels pass "
-                f"a channel zero-padding op ({info.channel_pad}, e.g. an option-A ResNet shortcut), "
-                "which Torch-Pruning's dependency graph does not track, so pruning it would silently "
-                "produce a broken model. Use units='inner' for this model."
-            )
-        if units == "inner" and info.touches_stream:
-            continue
-        selected.append(info)
-    return selected
-
-
-def find_units(
-    model: nn.Module, input_size: Sequence[int], units: str = "inner", layers: LayerTable | None = None
-) -> list[PrunableUnit]:
-    """The prunable units of ``model`` in network order.
-
-    Args:
-        model: any traceable CNN; it is run on zeros (not modified).
-        input_size: ``(C, H, W)`` of one input.
-        units: ``"inner"`` (channels that stay inside a block) or ``"all"`` (every prunable group).
-            (default: ``"inner"``)
-        layers: the model's :func:`~agmc_env.layer_table.describe_layers` table, if already built
-            (it gives the network order). (default: ``None``: described here)
-
-    Raises:
-        ConfigError: an unknown ``units``.
-        UnsupportedModelError: ``units="all"`` on a model whose residual stream passes a channel
-            zero-padding shortcut (option-A ResNets), which cannot be pruned correctly.
-    """
-    found = []
-    for index, info in enumerate(unit_groups(model, input_size, units, layers)):
-        producers = tuple(i.module_name for i in info.items if i.kind in ("out", "depthwise"))
-        consumers = tuple(i.module_name for i in info.items if i.kind == "in")
-        found.append(PrunableUnit(index, info.root_name, producers, consumers, info.channels, info.items))
-    return found
+    def kept(self, ratio: float, round_to: int | None = None) -> int:
+        """Channels this unit keeps at ``ratio``: :func:`kept_channels` in steps of ``channel_groups``
+        (and of ``round_to``: their least common multiple)."""
+        step = math.lcm(self.channel_groups, round_to or 1)
+        return kept_channels(self.channels, ratio, step if step > 1 else None)
 
 
 def kept_channels(channels: int, ratio: float, round_to: int | None = None) -> int:
@@ -147,7 +98,5 @@ def with_items(
         info = tp_adapter.describe_group(graph, modules[unit.name])
         if info.channels != unit.channels:
             raise ConfigError(f"unit {unit.name!r} has {info.channels} channels in this model, not {unit.channels}")
-        filled.append(
-            PrunableUnit(unit.index, unit.name, unit.module_names, unit.consumer_names, unit.channels, info.items)
-        )
+        filled.append(dataclasses.replace(unit, items=info.items, channel_groups=info.channel_groups))
     return filled

@@ -102,6 +102,7 @@ def test_presets(preset: str) -> None:
 def test_every_documented_option_is_covered() -> None:
     covered = {key for options in OPTIONS for key in options} | {
         "model", "dataset", "data_dir", "weights_path", "cache_dir", "units", "pretrained",  # test_public_api
+        "image_folder",  # test_image_folder_env
     }
     assert set(option_names()) <= covered
     doc = gym.spec("ModelCompression-v0").entry_point

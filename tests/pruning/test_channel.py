@@ -1,88 +1,28 @@
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from agmc_env.models import get_model
-from agmc_env.pruning import (
-    IMPORTANCES,
-    PrunableUnit,
-    find_units,
-    kept_channels,
-    prune_model,
-    pruned_indices,
-)
-
-
-def _randomise_batchnorm(model: nn.Module) -> nn.Module:
-    """Non-trivial BN statistics and affine terms, so a wrong channel cannot hide behind zeros."""
-    generator = torch.Generator().manual_seed(0)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            n = module.num_features
-            module.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
-            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
-            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
-            module.bias.data.copy_(torch.randn(n, generator=generator) * 0.1)
-    return model.eval()
-
-
-def _masked_outputs(
-    model: nn.Module, units: list[PrunableUnit], removed: list[list[int]], x: torch.Tensor
-) -> torch.Tensor:
-    """The unpruned model with the removed channels zeroed where each consumer reads them."""
-    modules = dict(model.named_modules())
-    handles = []
-    for unit, roots in zip(units, removed):
-        for item in unit.items:
-            if item.kind != "in" or not roots:
-                continue
-            idxs = [i for i, r in zip(item.idxs, item.root_idxs) if r in set(roots)]
-
-            def zero_inputs(_module: nn.Module, inputs: tuple, idxs: list[int] = idxs) -> tuple:
-                out = inputs[0].clone()
-                out[:, idxs] = 0  # channel dim of a conv input, feature dim of a linear one
-                return (out,)
-
-            handles.append(modules[item.module_name].register_forward_pre_hook(zero_inputs))
-    try:
-        with torch.no_grad():
-            return model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def _check_masked_equivalence(model: nn.Module, input_size: tuple, ratios_seed: int, importance: str = "l1") -> None:
-    units = find_units(model, input_size)
-    rng = np.random.default_rng(ratios_seed)
-    ratios = rng.uniform(0.0, 0.9, len(units)).tolist()
-    kept = [kept_channels(u.channels, r) for u, r in zip(units, ratios)]
-    removed = pruned_indices(model, units, kept, importance)
-    assert [len(r) for r in removed] == [u.channels - k for u, k in zip(units, kept)]
-    pruned = prune_model(model, units, ratios, importance)
-    x = torch.randn(4, *input_size, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        got = pruned(x)
-    torch.testing.assert_close(got, _masked_outputs(model, units, removed, x), rtol=1e-4, atol=1e-4)
+from agmc_env.pruning import IMPORTANCES, find_units, prune_model, pruned_indices
+from tests.pruning.masking import check_masked_equivalence, randomise_batchnorm
 
 
 @pytest.mark.parametrize("name", ["resnet20", "mobilenet_v2_cifar"])
 def test_pruned_model_equals_masked_original(name: str) -> None:
-    model = _randomise_batchnorm(get_model(name, pretrained=False))
-    _check_masked_equivalence(model, (3, 32, 32), ratios_seed=0)
+    model = randomise_batchnorm(get_model(name, pretrained=False))
+    check_masked_equivalence(model, (3, 32, 32), ratios_seed=0)
 
 
 @pytest.mark.data
 def test_pruned_pretrained_resnet56_equals_masked_original() -> None:
-    _check_masked_equivalence(get_model("resnet56"), (3, 32, 32), ratios_seed=1)
+    check_masked_equivalence(get_model("resnet56"), (3, 32, 32), ratios_seed=1)
 
 
 @pytest.mark.parametrize("importance", IMPORTANCES)
 def test_zero_ratios_give_identical_outputs_and_originals_are_untouched(importance: str) -> None:
-    model = _randomise_batchnorm(get_model("resnet20", pretrained=False))
+    model = randomise_batchnorm(get_model("resnet20", pretrained=False))
     units = find_units(model, (3, 32, 32))
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
