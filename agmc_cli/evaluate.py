@@ -16,7 +16,6 @@ from agmc_env.scoring import load_scored_model, score_model
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
-        help="accuracy and cost of a model on a data split",
         description="Top-1 accuracy (percent), FLOPs/MACs (conv + linear, FLOPs = 2 x MACs) and "
         "parameters of a zoo model, a local weights file, or a pruned model saved by `agmc search`.",
     )
