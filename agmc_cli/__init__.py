@@ -92,7 +92,7 @@ def build_parser(load: Iterable[str] = ()) -> argparse.ArgumentParser:
 # exactly, so any other warning (a real one) still shows.
 KNOWN_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
     # PyTorch Geometric scripts its pooling helpers with torch.jit.script when imported
-    # (torch_geometric/nn/pool/select/base.py); torch >= 2.9 deprecates torch.jit.script.
+    # (torch_geometric/nn/pool/select/base.py, PyG 2.8), which recent torch (2.14 here) deprecates.
     (r"`torch\.jit\.script` is deprecated", FutureWarning, r"torch\.jit\._script$"),
 )
 
