@@ -11,20 +11,33 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from agmc_env.atomic import atomic_write_json
+from agmc_env.errors import DataError
+from agmc_env.pruning import read_pruned_files
 
 POLICY_FILE = "policy.json"
 
 
 def _read_policy(directory: Path) -> dict[str, Any] | None:
+    """``policy.json`` of ``directory``; ``None`` (with a warning when the file is there) if unreadable."""
+    path = directory / POLICY_FILE
     try:
-        return json.loads((directory / POLICY_FILE).read_text())
-    except (OSError, json.JSONDecodeError):
+        policy = json.loads(path.read_text())
+        if not isinstance(policy, dict):
+            raise ValueError(f"a JSON {type(policy).__name__}, not an object")
+        return policy
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        # Not fatal: the episode log has every policy, and the search rebuilds best/ from it.
+        message = f"ignoring unreadable {path} ({error}); the best model is rebuilt from the episode log"
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
         return None
 
 
@@ -65,9 +78,20 @@ class BestModel:
         shutil.rmtree(self._prev, ignore_errors=True)
 
     def recover(self, episodes_done: int) -> dict[str, Any] | None:
-        """After a restart: keep the best of the first ``episodes_done`` episodes; return its policy."""
+        """After a restart: keep the best of the first ``episodes_done`` episodes; return its policy.
+
+        A ``best/`` whose files are damaged is dropped with a warning (the search saves the best
+        again from the episode log).
+        """
         shutil.rmtree(self._tmp, ignore_errors=True)
         policy = _read_policy(self.path) if self.path.exists() else None
+        if policy is not None:
+            try:
+                read_pruned_files(self.path)
+            except DataError as error:
+                message = f"ignoring {self.path}: {error}; the best model is rebuilt from the episode log"
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+                policy = None
         if policy is None or policy.get("episode", episodes_done) >= episodes_done:
             shutil.rmtree(self.path, ignore_errors=True)
             if self._prev.exists():

@@ -20,8 +20,11 @@ import numpy as np
 import torch
 
 from agmc_env.atomic import atomic_write, atomic_write_json
+from agmc_env.errors import AgmcError, CorruptFileError, reason
 
 STATE_FILE = "state.json"
+# What to do about a damaged checkpoint: the search cannot continue from it.
+START_OVER = "start the search over: re-run without --resume, with --force"
 
 
 def capture_rng() -> dict[str, Any]:
@@ -85,16 +88,42 @@ class Checkpoint:
                 path.unlink()
 
     def read(self) -> dict[str, Any]:
-        """The committed ``state.json``, with its files checked."""
-        state = json.loads((self.directory / STATE_FILE).read_text())
-        for name in state["files"].values():
+        """The committed ``state.json``, with its files checked.
+
+        Raises:
+            CorruptFileError: ``state.json`` is unreadable or names a file that is missing.
+        """
+        path = self.directory / STATE_FILE
+        try:
+            state = json.loads(path.read_text())
+            episodes, files = state["episodes"], state["files"]
+            if not isinstance(episodes, int) or episodes < 0 or not isinstance(files, dict):
+                raise ValueError(f"episodes {episodes!r}, files {files!r}")
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+            problem = f"missing key {error}" if isinstance(error, KeyError) else str(error)
+            raise CorruptFileError(f"{path} is not a readable search checkpoint ({problem}); {START_OVER}", path) from None
+        for name in files.values():
             if not (self.directory / name).is_file():
-                raise ValueError(f"checkpoint {self.directory} is damaged: {name} is missing")
+                raise CorruptFileError(f"{path} names {name}, which is missing from {self.directory}; {START_OVER}", path)
         return state
 
     def path(self, state: dict[str, Any], key: str) -> Path:
         return self.directory / state["files"][key]
 
+    def read_file(self, state: dict[str, Any], key: str, read: Callable[[Path], Any]) -> Any:
+        """``read(path)`` of the checkpoint's ``key`` file; any failure of it is a :class:`CorruptFileError`."""
+        path = self.path(state, key)
+        try:
+            return read(path)
+        except AgmcError:
+            raise
+        except Exception as error:  # pickle, zipfile and SB3 raise many types for a damaged file
+            message = f"{path}: the search checkpoint's {key} file cannot be read ({reason(error)}); {START_OVER}"
+            raise CorruptFileError(message, path) from error
+
     def read_pickle(self, state: dict[str, Any], key: str) -> Any:
-        with open(self.path(state, key), "rb") as handle:
-            return pickle.load(handle)  # our own file, written by write_pickle
+        def read(path: Path) -> Any:
+            with open(path, "rb") as handle:
+                return pickle.load(handle)  # our own file, written by write_pickle
+
+        return self.read_file(state, key, read)

@@ -136,10 +136,11 @@ class SB3Driver:
         from agents.sb3_agents import SB3_CLASSES
 
         sb3_env = self.model.env
-        self.model = SB3_CLASSES[self.kind].load(checkpoint.path(state, "agent"), env=sb3_env, device=self.model.device)
+        load = SB3_CLASSES[self.kind].load
+        self.model = checkpoint.read_file(state, "agent", lambda path: load(path, env=sb3_env, device=self.model.device))
         self._attach_logger()
         if not self.on_policy:
-            self.model.load_replay_buffer(checkpoint.path(state, "replay_buffer"))
+            checkpoint.read_file(state, "replay_buffer", self.model.load_replay_buffer)
         extra = checkpoint.read_pickle(state, "sb3_state")
         if extra["noise"] is not None:
             self.model.action_noise.load_state_dict(extra["noise"])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agmc_env.atomic import atomic_write_text
+from agmc_env.errors import CorruptFileError
 
 
 def read_episodes(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -20,7 +21,7 @@ def read_episodes(path: str | os.PathLike) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     records = []
-    for line in path.read_text().splitlines(keepends=True):
+    for line in path.read_text(errors="replace").splitlines(keepends=True):  # garbage ends the records
         if not line.endswith("\n"):
             break
         try:
@@ -39,14 +40,19 @@ class EpisodeLog:
             a new log. (default: ``0``)
 
     Raises:
-        ValueError: the file holds fewer than ``keep`` complete records.
+        CorruptFileError: the file holds fewer than ``keep`` complete records (it lost lines the
+            checkpoint covers; a torn line after them is only dropped).
     """
 
     def __init__(self, path: str | os.PathLike, keep: int = 0) -> None:
         self.path = Path(path)
         records = read_episodes(self.path)[:keep] if keep else []
         if len(records) < keep:
-            raise ValueError(f"{self.path} holds {len(records)} complete episodes, the checkpoint expects {keep}")
+            raise CorruptFileError(
+                f"{self.path} holds {len(records)} complete episodes but the search's checkpoint covers {keep}: "
+                "the log lost lines it had written; start the search over: re-run without --resume, with --force",
+                self.path,
+            )
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in records))
         self.records = records
         self._handle = open(self.path, "a")

@@ -19,7 +19,9 @@ What a search writes into its directory ``DIR``:
 ===================  ==========================================================================
 
 A search killed at any moment (even ``kill -9``) continues with ``resume=True`` from its last
-completed episode: the log is cut back to the checkpoint, so no episode is lost or logged twice.
+completed episode: the log is cut back to the checkpoint (a line torn by the kill is dropped), so no
+episode is lost or logged twice. While a search runs it holds ``search.lock`` in ``DIR``
+(:mod:`agents.folder_lock`): a second search on the same directory refuses to start.
 A finished search that is resumed with nothing left to run reuses its ``rescore.json``.
 
 Example:
@@ -43,12 +45,13 @@ import numpy as np
 import torch
 
 from agmc_env.atomic import atomic_write_json
-from agmc_env.errors import ConfigError
+from agmc_env.errors import AgmcError, ConfigError, CorruptFileError, MissingFileError, reason
 from agmc_env.models import get_spec
 from agents.best_model import BestModel
 from agents.checkpoint import Checkpoint, capture_rng, restore_rng
 from agents.drivers import ProtocolDriver, SB3Driver
 from agents.episode_log import EpisodeLog
+from agents.folder_lock import FolderLock
 from agents.plots import plot_episodes, plot_policy
 from agents.presets import SEARCH_DEFAULTS
 from agents.recorder import EpisodeRecorder
@@ -117,10 +120,25 @@ def _remove_previous_search(out: Path) -> None:
             path.unlink()
 
 
+def holds_search(out: str | os.PathLike) -> bool:
+    """Whether ``out`` holds a search that ``resume=True`` can continue (one killed before its first
+    checkpoint included: it has its ``config.json``, and starts again from episode 0)."""
+    out = Path(out)
+    return Checkpoint(out / "checkpoint").exists() or (out / "config.json").is_file()
+
+
 def _check_directory(out: Path, config: dict[str, Any], resume: bool) -> bool:
-    """Whether to resume; raises ``ConfigError`` for a directory that holds another search."""
+    """Whether to resume; raises ``ConfigError`` for a directory that holds another search, and
+    ``MissingFileError`` for ``resume`` where there is no search (a typo must not start afresh)."""
     if out.exists() and not out.is_dir():
         raise ConfigError.for_option("out", f"{out} exists and is not a directory")
+    if resume and not holds_search(out):
+        what = "does not exist" if not out.exists() else "holds no search (no config.json, no checkpoint/state.json)"
+        raise MissingFileError(
+            f"--resume: {out} {what}, so there is no search to continue; check --out, or leave out --resume "
+            "to start a new search",
+            path=out,
+        )
     checkpoint = Checkpoint(out / "checkpoint")
     if not checkpoint.exists():
         if (out / "episodes.jsonl").exists() and not resume:
@@ -128,11 +146,26 @@ def _check_directory(out: Path, config: dict[str, Any], resume: bool) -> bool:
         return False
     if not resume:
         raise ConfigError(f"{out} already holds a search; pass --resume to continue it or choose another --out")
-    saved = json.loads((out / "config.json").read_text())
+    saved = _read_config(out / "config.json")
     for key in ("env_options", "agent", "agent_options", "seed"):
         if saved.get(key) != config[key]:
             raise ConfigError(f"--resume with a different {key}: {out} was searched with {saved.get(key)!r}, got {config[key]!r}")
     return True
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """The ``config.json`` of a search being resumed."""
+    try:
+        saved = json.loads(path.read_text())
+        if not isinstance(saved, dict):
+            raise ValueError(f"a JSON {type(saved).__name__}, not an object")
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise CorruptFileError(
+            f"{path} is not a readable search config ({error}); start the search over: re-run without --resume, "
+            "with --force",
+            path,
+        ) from None
+    return saved
 
 
 def _make_driver(env: EpisodeRecorder, agent: str | AgentBuilder, seed: int, options: dict, out: Path, tb: bool) -> Any:
@@ -177,7 +210,8 @@ def run_search(
         episodes: episodes in total, counting those of a resumed search. (default: ``100``)
         seed: seeds Python, NumPy, torch, the env and the agent. (default: ``0``)
         agent_options: keyword arguments of the agent's builder. (default: ``None``)
-        resume: continue the search in ``out`` from its checkpoint (a fresh start when it has none).
+        resume: continue the search in ``out`` from its checkpoint (from episode 0 when it was
+            killed before its first one); ``out`` must hold a search (:func:`holds_search`).
         overwrite: without ``resume``, replace a previous search in ``out`` (its files only, see
             :data:`SEARCH_FILES`) instead of refusing. (default: ``False``)
         tensorboard: also write TensorBoard logs into ``out/tensorboard``. (default: ``False``)
@@ -194,6 +228,9 @@ def run_search(
 
     Raises:
         ConfigError: (a ``ValueError``) bad arguments, or ``out`` holding a different search.
+        MissingFileError: ``resume`` where ``out`` holds no search.
+        CorruptFileError: ``resume`` from a damaged checkpoint, config or log (names the file).
+        FolderInUseError: another search is running in ``out`` (``out/search.lock``).
     """
     if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
         raise ConfigError.for_option("episodes", f"must be an integer >= 1, got {episodes!r}")
@@ -220,57 +257,74 @@ def run_search(
         _check_split_size(env, rescore_size)
     recorder = EpisodeRecorder(env)
     driver = _make_driver(recorder, agent, seed, agent_options, out, tensorboard)  # bad agent options too
-    if replace_previous:
-        _remove_previous_search(out)
     out.mkdir(parents=True, exist_ok=True)
-    checkpoint, best = Checkpoint(out / "checkpoint"), BestModel(out)
-    state = checkpoint.read() if resuming else {"episodes": 0, "files": {}}
-    done = state["episodes"]
-    log = EpisodeLog(out / "episodes.jsonl", keep=done)
-    best_policy = best.recover(done) if resuming else None
-    if log.records:  # best/ may hold an earlier re-score's winner: later episodes must beat the top reward
-        top = top_record(log.records)
-        if best_policy is None or top["reward"] > best_policy["reward"]:
-            best_policy = {**top, "unit_names": env.unwrapped.unit_names}
-    deterministic = isinstance(agent, str) and get_agent_spec(agent).deterministic
-    target = min(episodes, 1 if deterministic else driver.max_episodes or episodes)
-    if resuming:
+    with FolderLock(out):  # one search per folder: a second one refuses instead of interleaving files
+        if replace_previous:
+            _remove_previous_search(out)
+        else:  # again, now that no other search can write here: one may have done so since the first check
+            resuming = _check_directory(out, config, resume)
+        checkpoint, best = Checkpoint(out / "checkpoint"), BestModel(out)
+        state = checkpoint.read() if resuming else {"episodes": 0, "files": {}}
+        if resuming:  # before any file changes: a damaged checkpoint leaves the folder as it was
+            _restore(driver, checkpoint, state)
+        done = state["episodes"]
+        log = EpisodeLog(out / "episodes.jsonl", keep=done)
+        best_policy = best.recover(done) if resuming else None
+        if log.records:  # best/ may hold an earlier re-score's winner: later episodes must beat the top reward
+            top = top_record(log.records)
+            if best_policy is None or top["reward"] > best_policy["reward"]:
+                best_policy = {**top, "unit_names": env.unwrapped.unit_names}
+        deterministic = isinstance(agent, str) and get_agent_spec(agent).deterministic
+        target = min(episodes, 1 if deterministic else driver.max_episodes or episodes)
+        # What precision="auto" and the measured batch size resolved to on this machine.
+        evaluation = {"precision": env.unwrapped.precision, "batch_size": env.unwrapped.batch_size}
+        atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID, **evaluation})
+        bar = tqdm(total=target, initial=min(done, target), desc=f"search {name}", unit="ep", file=sys.stderr, disable=not progress)
+        keeper = _Bookkeeper(log, best, best_policy, bar)
+        recorder.on_episode_end = keeper
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            keeper.tensorboard = SummaryWriter(str(out / "tensorboard" / "search"), purge_step=done)
+        start = time.perf_counter()
+        try:
+            while len(log) < target:
+                driver.advance(min(driver.chunk, target - len(log)))
+                count = len(log)
+                files = {**driver.save(checkpoint, count), "rng": checkpoint.write_pickle("rng", count, capture_rng())}
+                checkpoint.commit({"episodes": count, "files": files, "agent": name})
+                best.commit()
+            seconds = time.perf_counter() - start
+            bar.close()
+            if rescore_top:
+                rescored = rescore_top_policies(env, log.records, rescore_top, out, best, rescore_size, progress)
+            else:
+                rescored = None
+                _keep_top_reward(env, best, keeper.best_policy, out)
+        finally:
+            bar.close()
+            log.close()
+            best.discard_partial()  # a best model half-written when an error or Ctrl-C stopped the search
+            if keeper.tensorboard is not None:
+                keeper.tensorboard.close()
+            env.close()
+        model = env.unwrapped.config.model_name
+        return _finish(out, name, model, log.records, keeper.best_policy, seconds, evaluation, rescored)
+
+
+def _restore(driver: Any, checkpoint: Checkpoint, state: dict[str, Any]) -> None:
+    """Load the agent and the random states of a resumed search; a damaged checkpoint names itself."""
+    try:
         driver.load(checkpoint, state)
         restore_rng(checkpoint.read_pickle(state, "rng"))
-    # What precision="auto" and the measured batch size resolved to on this machine.
-    evaluation = {"precision": env.unwrapped.precision, "batch_size": env.unwrapped.batch_size}
-    atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID, **evaluation})
-    bar = tqdm(total=target, initial=min(done, target), desc=f"search {name}", unit="ep", file=sys.stderr, disable=not progress)
-    keeper = _Bookkeeper(log, best, best_policy, bar)
-    recorder.on_episode_end = keeper
-    if tensorboard:
-        from torch.utils.tensorboard import SummaryWriter
-
-        keeper.tensorboard = SummaryWriter(str(out / "tensorboard" / "search"), purge_step=done)
-    start = time.perf_counter()
-    try:
-        while len(log) < target:
-            driver.advance(min(driver.chunk, target - len(log)))
-            count = len(log)
-            files = {**driver.save(checkpoint, count), "rng": checkpoint.write_pickle("rng", count, capture_rng())}
-            checkpoint.commit({"episodes": count, "files": files, "agent": name})
-            best.commit()
-        seconds = time.perf_counter() - start
-        bar.close()
-        if rescore_top:
-            rescored = rescore_top_policies(env, log.records, rescore_top, out, best, rescore_size, progress)
-        else:
-            rescored = None
-            _keep_top_reward(env, best, keeper.best_policy, out)
-    finally:
-        bar.close()
-        log.close()
-        best.discard_partial()  # a best model half-written when an error or Ctrl-C stopped the search
-        if keeper.tensorboard is not None:
-            keeper.tensorboard.close()
-        env.close()
-    model = env.unwrapped.config.model_name
-    return _finish(out, name, model, log.records, keeper.best_policy, seconds, evaluation, rescored)
+    except AgmcError:
+        raise
+    except Exception as error:  # files that unpickle but hold the wrong things
+        raise CorruptFileError(
+            f"the checkpoint in {checkpoint.directory} cannot be restored ({reason(error)}); "
+            "start the search over: re-run without --resume, with --force",
+            checkpoint.directory,
+        ) from error
 
 
 def _check_rescore(top: Any, size: Any) -> None:

@@ -48,8 +48,13 @@ class _Commands(argparse._SubParsersAction):
         self._pending: set[str] = set()
 
     def add_placeholder(self, name: str, help: str) -> None:
-        self.add_parser(name, help=help)
+        super().add_parser(name, help=help)
         self._pending.add(name)
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if name in COMMANDS:
+            kwargs.pop("help", None)  # the module's own parser: listed once already, with COMMANDS' line
+        return super().add_parser(name, **kwargs)
 
     def load(self, name: str) -> argparse.ArgumentParser:
         """The parser of command ``name``, built (its module imported) on first use."""

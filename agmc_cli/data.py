@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--verify", action="store_true", help="check every file found against its checksum (reads them all)"
     )
     parser.add_argument(
-        "--download", nargs="*", metavar="NAME", default=None, choices=tuple(SOURCES),  # checked at parse time
+        "--download", nargs="*", metavar="NAME", default=None, choices=list(SOURCES),
         help=f"download what is missing of NAME (default: everything); names: {names}",
     )  # fmt: skip
     parser.add_argument(

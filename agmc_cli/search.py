@@ -101,7 +101,11 @@ def _planned_episodes(out: Path, args: argparse.Namespace) -> int | None:
         try:
             return json.loads(config.read_text()).get("agent_options", {}).get("total_episodes")
         except (ValueError, AttributeError) as error:
-            raise CorruptFileError(f"{config} is not a search's config ({error}); re-run without --resume", config)
+            raise CorruptFileError(
+                f"{config} is not a readable search config ({error}); start the search over: re-run without --resume, "
+                "with --force",
+                config,
+            ) from None
     return args.episodes
 
 

@@ -12,6 +12,8 @@ class                          raised for                                       
                                should be (names the file and what to do)
 :class:`UnsupportedModelError`  a model the library cannot trace, prune or score       1
                                (names the layer)
+:class:`FolderInUseError`      an output folder another process is writing into now    1
+                               (names its lock file)
 :class:`InternalError`         an inconsistency inside agmc-env: a bug to report       1
 =============================  ======================================================  =========
 
@@ -86,6 +88,10 @@ class UnsupportedModelError(AgmcError, ValueError):
     """A model (or one of its layers) that cannot be traced, pruned or scored; the message names it."""
 
 
+class FolderInUseError(DataError, RuntimeError):
+    """An output folder another running process holds (a second search on the same ``--out``)."""
+
+
 class InternalError(AgmcError, RuntimeError):
     """Something inside agmc-env disagrees with itself: a bug, not a usage mistake."""
 
@@ -93,3 +99,12 @@ class InternalError(AgmcError, RuntimeError):
 def exit_code(error: BaseException) -> int:
     """The ``agmc`` exit code for ``error``: its class's code, 1 for anything unexpected."""
     return error.exit_code if isinstance(error, AgmcError) else EXIT_FAILURE
+
+
+def reason(error: BaseException, limit: int = 200) -> str:
+    """``"Type: first line of its message"`` of an exception raised inside a library, short enough
+    for the one-line message of an :class:`AgmcError` that wraps it (torch's are many lines long)."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else ""
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,18 +123,26 @@ class TuningCache:
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path is not None else cache_dir() / CACHE_FILE
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self, warn: bool = True) -> dict[str, Any]:
         try:
             entries = json.loads(self.path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return {}  # a missing or torn file just means "measure again"
-        return entries if isinstance(entries, dict) else {}
+            if not isinstance(entries, dict):
+                raise ValueError(f"a JSON {type(entries).__name__}, not an object")
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            # A damaged cache only means "measure again"; the next put() writes a good file.
+            if warn:
+                message = f"ignoring unreadable tuning cache {self.path} ({error}); measuring again"
+                warnings.warn(message, RuntimeWarning, stacklevel=3)
+            return {}
+        return entries
 
     def get(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         return self._read().get(json.dumps(key, sort_keys=True))
 
     def put(self, key: Mapping[str, Any], value: dict[str, Any]) -> None:
-        entries = self._read()
+        entries = self._read(warn=False)  # get() has warned about a damaged file already
         entries[json.dumps(key, sort_keys=True)] = value
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, json.dumps(entries, indent=1, sort_keys=True))

@@ -109,8 +109,13 @@ def test_version_change_invalidates(tmp_path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_a_torn_cache_file_means_measure_again(tmp_path) -> None:
-    (tmp_path / "tuning.json").write_text("{not json")
-    assert _tune(CountingTimer(), TuningCache(tmp_path / "tuning.json")).measured
+    path = tmp_path / "tuning.json"
+    path.write_text("{not json")
+    with pytest.warns(RuntimeWarning, match=f"ignoring unreadable tuning cache {path}.*measuring again") as caught:
+        assert _tune(CountingTimer(), TuningCache(path)).measured
+    assert len(caught) == 1  # once, not again when the new measurement is stored
+    assert json.loads(path.read_text())  # rebuilt: the next run reads it without a warning
+    assert not _tune(CountingTimer(), TuningCache(path)).measured
 
 
 def test_small_image_sets_cap_the_candidates(tmp_path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agmc_env.data.cifar_arrays import BATCH_FILES, read_batches_arrays, read_npz_arrays
+from agmc_env.data.cifar_arrays import BATCH_FILES, REFETCH, read_batches_arrays, read_npz_arrays
 from agmc_env.data.fetch import locate
 from agmc_env.data.imageset import ImageSet
 from agmc_env.errors import ConfigError, CorruptFileError
@@ -22,10 +22,10 @@ CIFAR10_CLASSES = (
 def _to_imageset(x: np.ndarray, y: np.ndarray, source: Path) -> ImageSet:
     if x.ndim != 4 or x.shape[1:] != (32, 32, 3) or x.dtype != np.uint8:
         raise CorruptFileError(
-            f"{source}: expected x of shape (N, 32, 32, 3) uint8 (NHWC), got {x.shape} {x.dtype}"
+            f"{source}: expected x of shape (N, 32, 32, 3) uint8 (NHWC), got {x.shape} {x.dtype}; {REFETCH}", source
         )
     if y.shape != (x.shape[0],):
-        raise CorruptFileError(f"{source}: expected y of shape ({x.shape[0]},), got {y.shape}")
+        raise CorruptFileError(f"{source}: expected y of shape ({x.shape[0]},), got {y.shape}; {REFETCH}", source)
     images = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     return ImageSet(images, torch.from_numpy(y.astype(np.int64)), f"cifar10/{source.stem}")
 

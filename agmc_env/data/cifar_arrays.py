@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from agmc_env.errors import CorruptFileError
+from agmc_env.errors import CorruptFileError, reason
 
+# What to do about a damaged data file (the sources table names CIFAR-10 "cifar10").
+REFETCH = "delete it and run `agmc data --download cifar10` (or `agmc data --import DIR`) to get a good copy"
 BATCH_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 
 
@@ -30,12 +32,13 @@ def read_npz_arrays(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path) as archive:
             if "x" not in archive or "y" not in archive:
-                raise CorruptFileError(f"{path}: expected arrays 'x' and 'y', found {list(archive.keys())}", path=path)
+                found = list(archive.keys())
+                raise CorruptFileError(f"{path}: expected arrays 'x' and 'y', found {found}; {REFETCH}", path=path)
             return archive["x"], archive["y"]
-    except (OSError, ValueError, EOFError) as error:  # truncated or foreign file; np.load raises these
-        if isinstance(error, CorruptFileError):
-            raise
-        raise CorruptFileError(f"could not read {path} as a .npz archive: {error}", path=path) from error
+    except CorruptFileError:
+        raise
+    except Exception as error:  # truncated or foreign file: np.load and zipfile raise many types
+        raise CorruptFileError(f"could not read {path} as a .npz archive ({reason(error)}); {REFETCH}", path=path) from error
 
 
 def read_batches_arrays(folder: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +57,8 @@ def read_batches_arrays(folder: str | os.PathLike, split: str) -> tuple[np.ndarr
             data = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
             labels = np.asarray(batch["labels"], dtype=np.uint8)
         except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
-            raise CorruptFileError(f"{path} is not a readable CIFAR-10 batch file: {error}", path=path) from error
+            message = f"{path} is not a readable CIFAR-10 batch file ({reason(error)}); {REFETCH}"
+            raise CorruptFileError(message, path=path) from error
         xs.append(data.transpose(0, 2, 3, 1))
         ys.append(labels)
     x, y = np.concatenate(xs), np.concatenate(ys)

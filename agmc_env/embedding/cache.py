@@ -23,6 +23,7 @@ import torch
 import torch_geometric
 
 from agmc_env.atomic import atomic_write
+from agmc_env.errors import reason
 from agmc_env.embedding.gae import EmbeddingResult, GAEConfig, train_gae
 from agmc_env.graph import ModelGraph
 from agmc_env.paths import cache_dir as _cache_root
@@ -86,7 +87,8 @@ def _load(path: Path, num_nodes: int, dim: int) -> EmbeddingResult | None:
             raise ValueError(f"unexpected content (format {stored.get('format')}, shape {tuple(embeddings.shape)})")
         return EmbeddingResult(embeddings, float(stored["auc"]), float(stored["ap"]), from_cache=True)
     except Exception as error:  # a corrupt or foreign file: retrain and overwrite it
-        warnings.warn(f"ignoring unreadable embedding cache {path}: {error}", RuntimeWarning, stacklevel=3)
+        message = f"ignoring unreadable embedding cache {path} ({reason(error)}); training the embeddings again"
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
         return None
 
 

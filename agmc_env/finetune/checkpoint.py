@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from agmc_env.atomic import atomic_write
-from agmc_env.errors import ConfigError, CorruptFileError
+from agmc_env.errors import ConfigError, CorruptFileError, reason
 
 STATE_FILE = "state.pt"
 
@@ -67,7 +67,7 @@ def load_state(directory: str | os.PathLike, config: dict[str, Any]) -> Training
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for a damaged file
-        message = f"{path}: not a readable fine-tuning checkpoint ({error}); delete it to start over"
+        message = f"{path}: not a readable fine-tuning checkpoint ({reason(error)}); delete it to start over"
         raise CorruptFileError(message, path) from error
     for option, value in config.items():
         if payload["config"].get(option) != value:

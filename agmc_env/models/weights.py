@@ -8,7 +8,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from agmc_env.errors import CorruptFileError, MissingFileError
+from agmc_env.errors import CorruptFileError, MissingFileError, reason
+
+
+# What to do about a weights file that cannot be read.
+_REDO = "save it again, or for shipped weights delete it and run `agmc data --download` (`agmc data --verify` checks them)"
 
 
 class WeightsMismatchError(CorruptFileError):
@@ -27,7 +31,11 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or foreign files
-        raise WeightsMismatchError(f"could not read weights file {path}: {error}") from error
+        message = (
+            f"could not read weights file {path} ({reason(error)}); it is truncated or not a "
+            f"torch checkpoint: {_REDO}"
+        )
+        raise WeightsMismatchError(message, path) from None
     state = checkpoint
     if isinstance(checkpoint, dict):
         for key in ("state_dict", "model"):
@@ -35,7 +43,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
                 state = checkpoint[key]
                 break
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsMismatchError(f"{path} does not hold a state_dict of tensors")
+        raise WeightsMismatchError(f"{path} does not hold a state_dict of tensors; {_REDO}", path)
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
@@ -66,7 +74,7 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
         if wrong_shape:
             details.append(f"shape mismatches {wrong_shape[:5]}")
         raise WeightsMismatchError(
-            f"weights in {path} do not fit {model.__class__.__name__}: " + "; ".join(details)
+            f"weights in {path} do not fit {model.__class__.__name__}: " + "; ".join(details), path
         )
     model.load_state_dict(state, strict=False)
     return model

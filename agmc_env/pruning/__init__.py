@@ -26,7 +26,7 @@ from agmc_env.pruning.methods import (
     UnitCostModel,
     make_pruning_method,
 )
-from agmc_env.pruning.serialization import load_pruned, pruning_spec, save_pruned
+from agmc_env.pruning.serialization import load_pruned, pruning_spec, read_pruned_files, save_pruned
 from agmc_env.pruning.sparse_cost import LayerUnit, SparseCostModel, kept_weights
 from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units, kept_channels
 
@@ -51,6 +51,7 @@ __all__ = [
     "kept_channels",
     "kept_weights",
     "load_pruned",
+    "read_pruned_files",
     "make_pruning_method",
     "magnitude_masks",
     "nonzero_params",

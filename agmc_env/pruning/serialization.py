@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from agmc_env.errors import ConfigError, CorruptFileError, MissingFileError
+from agmc_env.errors import ConfigError, CorruptFileError, MissingFileError, reason
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning.channel import prune_to_kept
 from agmc_env.pruning.units import UNIT_SETS, PrunableUnit, find_units
@@ -25,6 +25,8 @@ SPEC_FILE = "pruned.json"
 WEIGHTS_FILE = "weights.pt"
 FORMAT_VERSION = 1
 _REQUIRED = ("model", "units", "input_size", "unit_names", "kept_channels")
+# What to do about a damaged pruned-model folder.
+_REDO = "save the pruned model again (re-run the search or fine-tune that wrote it)"
 
 
 def pruning_spec(
@@ -69,21 +71,57 @@ def save_pruned(path_dir: str | os.PathLike, model: nn.Module, spec_json: Mappin
     return path
 
 
-def load_pruned(path_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a model saved by :func:`save_pruned`; returns ``(model in eval mode, spec)``."""
+def read_pruned_files(path_dir: str | os.PathLike) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The spec and the state_dict a :func:`save_pruned` folder holds, checked as far as files go.
+
+    Raises:
+        MissingFileError: ``pruned.json`` or ``weights.pt`` is missing.
+        CorruptFileError: either is unreadable, truncated or of another format (names the file).
+    """
     path = Path(path_dir)
     for name in (SPEC_FILE, WEIGHTS_FILE):
         if not (path / name).is_file():
             raise MissingFileError(f"{path / name} not found: not a directory written by save_pruned", path=path / name)
-    spec = json.loads((path / SPEC_FILE).read_text())
+    try:
+        spec = json.loads((path / SPEC_FILE).read_text())
+        if not isinstance(spec, dict):
+            raise ValueError(f"a JSON {type(spec).__name__}, not an object")
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        message = f"{path / SPEC_FILE} is not a readable pruned-model spec ({error}); {_REDO}"
+        raise CorruptFileError(message, path / SPEC_FILE) from None
     if spec.get("format_version") != FORMAT_VERSION:
         version = spec.get("format_version")
         raise CorruptFileError(f"{path / SPEC_FILE}: format_version {version!r}, expected {FORMAT_VERSION}", path / SPEC_FILE)
+    if missing := [key for key in _REQUIRED if key not in spec]:
+        raise CorruptFileError(f"{path / SPEC_FILE} lacks {missing}; {_REDO}", path / SPEC_FILE)
+    try:
+        state = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise ValueError("it does not hold a state_dict of tensors")
+    except Exception as error:  # torch raises several types for a truncated or foreign file
+        message = f"{path / WEIGHTS_FILE} is not a readable weights file ({reason(error)}); {_REDO}"
+        raise CorruptFileError(message, path / WEIGHTS_FILE) from None
+    return spec, state
+
+
+def load_pruned(path_dir: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a model saved by :func:`save_pruned`; returns ``(model in eval mode, spec)``.
+
+    Raises:
+        MissingFileError, CorruptFileError: see :func:`read_pruned_files`; also a spec whose units
+            or shapes do not match its model in this version.
+    """
+    path = Path(path_dir)
+    spec, state = read_pruned_files(path)
     input_size = tuple(spec["input_size"])
     base = get_model(spec["model"], pretrained=False, num_classes=spec.get("num_classes"))
     units = find_units(base, input_size, spec["units"])
     if [u.name for u in units] != spec["unit_names"]:
         raise CorruptFileError(f"{path / SPEC_FILE}: its units do not match those of {spec['model']!r} in this version", path / SPEC_FILE)
     model = prune_to_kept(base, units, spec["kept_channels"])
-    model.load_state_dict(torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:  # missing or extra keys, other shapes: not the model the spec describes
+        message = f"{path / WEIGHTS_FILE} does not fit the model {path / SPEC_FILE} describes ({reason(error)}); {_REDO}"
+        raise CorruptFileError(message, path / WEIGHTS_FILE) from None
     return model.eval(), spec

@@ -21,7 +21,7 @@ from typing import Any
 
 from agents.presets import SEARCH_DEFAULTS
 from agents.registry import agent_options, get_agent_spec
-from agents.search import run_search
+from agents.search import holds_search, run_search
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {  # method -> (agent name, env options it adds)
     "handcrafted": ("handcrafted", {}),
@@ -80,8 +80,8 @@ def method_search(
     options = {**env_options, "model": model, **extra}
     builder_options = agent_options(agent, warmup_episodes=warmup_episodes, total_episodes=episodes)
     return out, run_search(
-        out, options, agent, episodes, seed, builder_options, resume=reuse, progress=False, rescore_top=rescore_top,
-        rescore_size=rescore_size,
+        out, options, agent, episodes, seed, builder_options, resume=reuse and holds_search(out), progress=False,
+        rescore_top=rescore_top, rescore_size=rescore_size,
     )  # fmt: skip
 
 

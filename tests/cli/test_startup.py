@@ -62,6 +62,8 @@ def test_help_lists_every_command_with_its_line(capsys) -> None:
         agmc_cli.build_parser().parse_args(["--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert all(f"{name} {' '.join(line.split())}" in out for name, line in agmc_cli.COMMANDS.items())
+    loaded = agmc_cli.build_parser(load=agmc_cli.COMMANDS).format_help()  # each command listed once
+    assert all(loaded.count(f"    {name} ") == 1 for name in agmc_cli.COMMANDS), loaded
 
 
 _MAIN = """
