@@ -26,7 +26,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     names = ", ".join(SOURCES)
     parser = subparsers.add_parser(
         "data",
-        help="where the data sets and weights are; verify, download or import them",
         description="List every data set and weights file agmc-env uses: where it was found (data "
         "roots in order: --data-dir; $AGMC_DATA; ../shared/data next to a source checkout; the user "
         "cache, $AGMC_CACHE/data or ~/.cache/agmc-env/data) or where a download would put it, and its "

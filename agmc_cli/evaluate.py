@@ -10,13 +10,12 @@ from agmc_cli.flags import add_flag
 from agmc_env.checks import Integer, OneOf, PathString
 from agmc_env.data import SPLITS
 from agmc_env.errors import ConfigError
-from agmc_env.scoring import load_scored_model, score_model
+from agmc_env.scoring import PrunedCost, load_scored_model, pruned_cost, score_model
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
-        help="accuracy and cost of a model on a data split",
         description="Top-1 accuracy (percent), FLOPs/MACs (conv + linear, FLOPs = 2 x MACs) and "
         "parameters of a zoo model, a local weights file, or a pruned model saved by `agmc search`.",
     )
@@ -36,21 +35,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         model, name = load_scored_model(args.model, args.weights_path, args.pruned, args.data_dir)
-        print(f"evaluating {name} on the {args.split} split ({args.device}, {args.precision})", file=sys.stderr)
+        what = f"{name} pruned ({args.pruned})" if args.pruned else name
+        print(f"evaluating {what} on the {args.split} split ({args.device}, {args.precision})", file=sys.stderr)
         score = score_model(
             model, name, args.split, size=args.size, split_seed=args.split_seed, data_dir=args.data_dir,
             device=args.device, precision=args.precision, batch_size=args.batch_size,
         )  # fmt: skip
+        cost = pruned_cost(model, args.pruned) if args.pruned else None
     except ConfigError as error:
         raise flag_error(error) from None
     print_result(
         {
             "model": name,
+            **({"pruned": str(args.pruned)} if args.pruned else {}),
             "split": args.split,
             "accuracy": score.accuracy,
             "flops": score.flops,
             "macs": score.macs,
             "params": score.params,
+            **(_compared_to_original(cost) if cost is not None else {}),
             "images": score.images,
             "seconds": round(score.seconds, 3),
             "images_per_second": round(score.images / score.seconds, 1),
@@ -60,3 +63,16 @@ def run(args: argparse.Namespace) -> int:
         args.json,
     )
     return 0
+
+
+def _compared_to_original(cost: PrunedCost) -> dict[str, object]:
+    """A pruned model's kept FLOPs and params next to the unpruned model's, and the search's budget."""
+    figures: dict[str, object] = {
+        "original_flops": cost.original.flops,
+        "original_params": cost.original.params,
+        "kept_flops_fraction": round(cost.kept_flops_fraction, 4),
+        "kept_params_fraction": round(cost.kept_params_fraction, 4),
+    }
+    if cost.target is not None and cost.preserve is not None:
+        figures["budget"] = f"{cost.target} <= {cost.preserve:g} of the original"
+    return figures

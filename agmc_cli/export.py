@@ -17,7 +17,6 @@ from agmc_env.export import DEFAULT_OPSET, supported_opsets
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
-        help="export a pruned model to ONNX (checked with onnxruntime when installed)",
         description="Export a pruned model (a folder written by `agmc search` or `agmc finetune`) to "
         "ONNX with a dynamic batch dimension. When onnxruntime is installed, the ONNX model is run "
         "on random inputs and its outputs compared with torch's (the command fails if they differ "

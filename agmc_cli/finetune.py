@@ -40,7 +40,6 @@ def config_from(args: argparse.Namespace, **overrides: object) -> FinetuneConfig
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "finetune",
-        help="fine-tune a pruned model (distilling the unpruned one) and report its accuracy",
         description="Fine-tune a pruned model (a folder written by `agmc search`, e.g. OUT/best) on the "
         "training images (random crops with padding 4 and horizontal flips, batched on the device) with "
         "SGD (Nesterov momentum 0.9), a warm-up then cosine learning rate, label smoothing and, by "

@@ -22,7 +22,6 @@ from agmc_env.pruning import make_pruning_method
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "graph",
-        help="the model as a graph, and its GAE layer embeddings",
         description="Trace a zoo model into its computational graph (nodes: operations, edges: "
         "data flow), train (or load from the cache) the graph auto-encoder that gives each layer "
         "its embedding, and print a summary: node/edge/op counts and the link-prediction AUC/AP "

@@ -50,7 +50,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     warmup = ", ".join(name for name, spec in AGENTS.items() if spec.warmup)
     parser = subparsers.add_parser(
         "search",
-        help="search a pruning policy (RL agent or baseline), save the best pruned model",
         description="Run EPISODES episodes of ModelCompression-v0 with an agent: each episode picks "
         "one pruning ratio per prunable unit under the budget (--target, --preserve), prunes the "
         "model for real and scores it on --val-size images of the search split. The best pruned "

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from torch import nn
 
-from agmc_env.cost import count_cost
+from agmc_env.cost import Cost, count_cost
 from agmc_env.data import load_split
 from agmc_env.evaluate import Evaluator
 from agmc_env.models import get_model, get_spec
@@ -50,6 +53,52 @@ def load_scored_model(
         loaded, spec = load_pruned(pruned)
         return loaded, spec["model"]
     return get_model(model, pretrained=True, weights_path=weights_path, data_dir=data_dir), model
+
+
+@dataclass(frozen=True)
+class PrunedCost:
+    """A pruned model's cost next to that of the unpruned model it was cut from.
+
+    Attributes:
+        kept: the pruned model's cost.
+        original: the unpruned model's cost (its architecture; no weights are read).
+        input_size: the ``(C, H, W)`` both were counted at (the pruned folder's).
+        target: the cost the search budgeted (``"flops"``, ``"params"``...), ``None`` when not recorded.
+        preserve: the budget, the fraction of ``target`` allowed, ``None`` when not recorded.
+    """
+
+    kept: Cost
+    original: Cost
+    input_size: tuple[int, ...]
+    target: str | None
+    preserve: float | None
+
+    @property
+    def kept_flops_fraction(self) -> float:
+        return self.kept.flops / self.original.flops if self.original.flops else 1.0
+
+    @property
+    def kept_params_fraction(self) -> float:
+        return self.kept.params / self.original.params if self.original.params else 1.0
+
+
+def pruned_cost(model: nn.Module, pruned: str | os.PathLike) -> PrunedCost:
+    """The cost of ``model``, loaded from folder ``pruned`` (by :func:`load_scored_model`), and of its original.
+
+    Args:
+        model: the pruned model.
+        pruned: its folder (``pruned.json`` names the zoo model, its input size and the search's budget).
+    """
+    from agmc_env.pruning.serialization import SPEC_FILE  # only needed for pruned models
+
+    spec: dict[str, Any] = json.loads((Path(pruned) / SPEC_FILE).read_text())  # load_pruned has read it
+    input_size = tuple(spec["input_size"])
+    original = get_model(spec["model"], pretrained=False, num_classes=spec.get("num_classes"))
+    budget = spec.get("env") or {}
+    return PrunedCost(
+        count_cost(model, input_size), count_cost(original, input_size), input_size, budget.get("target"),
+        budget.get("preserve"),
+    )  # fmt: skip
 
 
 def split_evaluator(

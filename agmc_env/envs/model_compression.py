@@ -100,19 +100,27 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     ## Episode End
 
     Terminated after the last unit (one step per unit; a single step with `action_mode="one_shot"`).
-    Never truncated by the env itself. The final `info` holds `ratios`, `kept_macs`, `kept_flops`,
-    `kept_flops_fraction`, `kept_params`, `kept_params_fraction`, `accuracy`, `reward`, the
-    `reward_*` terms, `policy_ratios` (the ratios as decided, before `fill_budget` changes them;
-    `ratios` are those pruned), `budget_filled` (the fraction of the target cost given back),
-    `reward_cached` (the pruned shape, i.e. the kept-channel vector, was scored
-    before in this env and its accuracy reused: exact, the env being deterministic),
-    `importance_seed` (the seed of `importance="random"`'s channel choice; `replay` takes it), and the
-    evaluation's resolved `precision` and `batch_size` (also `env.unwrapped.precision` and
-    `env.unwrapped.batch_size`). `early_stopped` is true when the episode asked for early stopping
-    and its accuracy is the estimate from a quarter of the images (see Starting State). The pruned
-    model is `env.unwrapped.pruned_model` (rebuilt on
-    first access after a cached episode) and `env.unwrapped.save_pruned(path)` writes it with its
-    policy.
+    Never truncated by the env itself. An unfinished step's `info` holds the unit's `ratio`; the final
+    `info` holds:
+
+    | Key                    | What it is                                                                |
+    |------------------------|---------------------------------------------------------------------------|
+    | `ratios`               | the pruning ratio of each unit, as pruned                                 |
+    | `policy_ratios`        | the ratios as decided, before `fill_budget` changed them                  |
+    | `kept_macs`, `kept_flops`, `kept_params` | the pruned model's cost (exact, from the cost model)    |
+    | `kept_flops_fraction`, `kept_params_fraction` | that cost as a fraction of the unpruned model's    |
+    | `budget_met`           | whether the kept `target` cost is within `preserve` of the original's (the action wall sees to it) |
+    | `budget_slack`         | allowed minus kept `target` cost, as a fraction of the original's (`preserve - kept_<target>_fraction`): `>= 0` when met, about 0 when the budget is filled |
+    | `budget_filled`        | the fraction of the `target` cost given back by `fill_budget`             |
+    | `accuracy`             | top-1 accuracy (percent) on the reward images                             |
+    | `reward`, `reward_*`   | the reward and its terms                                                  |
+    | `reward_cached`        | the pruned shape (the kept-channel vector) was scored before in this env and its accuracy reused: exact, the env being deterministic |
+    | `early_stopped`        | the episode asked for early stopping and its accuracy is the estimate from a quarter of the images (see Starting State) |
+    | `importance_seed`      | the seed of `importance="random"`'s channel choice (`replay` takes it)    |
+    | `precision`, `batch_size` | the evaluation's, resolved (also `env.unwrapped.precision`, `.batch_size`) |
+
+    The pruned model is `env.unwrapped.pruned_model` (rebuilt on first access after a cached
+    episode) and `env.unwrapped.save_pruned(path)` writes it with its policy.
 
     ## Public API
 
@@ -188,7 +196,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
 
     * v0: Initial version. Since issue 11: the dynamic state's third entry is AMC's "rest"
       (was: cost still to remove), the GNN embedding has 8 structural dimensions (was: 30 with
-      depth waves), and `fill_budget` was added.
+      depth waves), and `fill_budget` was added. Since issue 15: the final `info` also says
+      whether the budget was met and by how much (`budget_met`, `budget_slack`).
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
@@ -422,6 +431,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             "kept_flops_fraction": result.kept_flops_fraction,
             "kept_params": kept.params,
             "kept_params_fraction": result.kept_params_fraction,
+            "budget_met": self.budget_wall.within_budget(self._ratios),
+            "budget_slack": self.budget_wall.slack(self._ratios),
             "accuracy": accuracy,
             "reward": reward,
             **reward_info,

@@ -83,6 +83,11 @@ class BudgetWall:
         """Whether a full ratio vector meets the target."""
         return self.cost_of(ratios) <= self.budget
 
+    def slack(self, ratios: Sequence[float]) -> float:
+        """How far a full ratio vector is inside the budget: allowed minus kept target cost, as a
+        fraction of the original's (``preserve - kept fraction``; negative when over budget)."""
+        return (self.budget - self.cost_of(ratios)) / self._measure(self.cost_model.base)
+
     def rest_fraction(self, ratios_so_far: Sequence[float]) -> float:
         """AMC's "rest": the cost the units after the next one still hold, as a fraction of the original.
 

@@ -16,6 +16,7 @@ def test_evaluate_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert result["images"] == 500
     assert result["macs"] == 40_551_040 and result["flops"] == 81_102_080
     assert result["params"] == 269_722
+    assert "pruned" not in result and "original_flops" not in result  # a zoo model is its own original
     assert 85.0 < result["accuracy"] <= 100.0
 
 
@@ -36,3 +37,48 @@ def test_bad_choice_exits_2() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", "--precision", "int4"])
     assert exit_info.value.code == 2
+
+
+@pytest.fixture(scope="module")
+def pruned(tmp_path_factory: pytest.TempPathFactory):
+    """A pruned ResNet-20 folder (random weights, synthetic images) and the final ``info`` of its episode."""
+    import gymnasium as gym
+
+    env = gym.make("agmc_env:ModelCompression-v0", model="resnet20", dataset="synthetic", pretrained=False, val_size=16, device="cpu")  # fmt: skip
+    env.reset(seed=0)
+    terminated = False
+    while not terminated:
+        _, _, terminated, _, info = env.step(env.action_space.sample())
+    folder = tmp_path_factory.mktemp("pruned") / "best"
+    env.unwrapped.save_pruned(folder)
+    return folder, info
+
+
+def test_pruned_cost_is_next_to_the_original(pruned) -> None:
+    from agmc_env.scoring import load_scored_model, pruned_cost
+
+    folder, info = pruned
+    model, _ = load_scored_model("resnet20", pruned=folder)
+    cost = pruned_cost(model, folder)
+    assert (cost.original.flops, cost.original.params) == (81_102_080, 269_722)  # the unpruned ResNet-20
+    assert cost.kept.flops == info["kept_flops"] < cost.original.flops
+    assert cost.kept_flops_fraction == pytest.approx(info["kept_flops_fraction"])
+    assert cost.kept_params_fraction == pytest.approx(info["kept_params_fraction"])
+    assert (cost.target, cost.preserve) == ("flops", 0.5)
+
+
+@pytest.mark.data
+def test_evaluate_pruned_says_so_and_shows_the_original(pruned, capsys: pytest.CaptureFixture[str]) -> None:
+    folder, info = pruned
+    assert main(["evaluate", "--pruned", str(folder), "--size", "50", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["pruned"] == str(folder) and "resnet20 pruned" in captured.err
+    assert result["flops"] == info["kept_flops"] and result["original_flops"] == 81_102_080
+    assert result["original_params"] == 269_722 and result["params"] < 269_722
+    assert result["kept_flops_fraction"] == pytest.approx(info["kept_flops_fraction"], abs=1e-4)
+    assert result["kept_params_fraction"] == pytest.approx(info["kept_params_fraction"], abs=1e-4)
+    assert result["budget"] == "flops <= 0.5 of the original"
+    assert main(["evaluate", "--pruned", str(folder), "--size", "50"]) == 0
+    assert "original_flops" in capsys.readouterr().out  # the lines for people too
+

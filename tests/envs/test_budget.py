@@ -35,6 +35,9 @@ def test_per_layer_sequences_end_within_budget(values: list[float], target: str,
     assert terminated
     assert _kept_fraction(info, target) <= preserve + 1e-9
     assert all(0.0 <= r <= 0.8 for r in info["ratios"])
+    assert info["budget_met"] is True  # and by how much, in the target's terms
+    assert info["budget_slack"] == pytest.approx(preserve - _kept_fraction(info, target), abs=1e-12)
+    assert info["budget_slack"] >= 0.0
 
 
 @given(values=actions)
@@ -73,6 +76,7 @@ def test_filled_episodes_end_near_the_budget(fill_budget: str, fast: dict) -> No
     assert infos["none"]["kept_flops_fraction"] < 0.4 and infos["none"]["budget_filled"] == 0.0
     filled = infos[fill_budget]
     assert 0.45 < filled["kept_flops_fraction"] <= 0.5
+    assert infos["none"]["budget_slack"] > 0.1 and 0.0 <= filled["budget_slack"] < 0.05  # filling uses the slack
     if fill_budget == "give_back":
         assert filled["policy_ratios"] == infos["none"]["ratios"] != filled["ratios"]
         assert filled["budget_filled"] == pytest.approx(filled["kept_flops_fraction"] - infos["none"]["kept_flops_fraction"])
@@ -87,3 +91,12 @@ def test_observation_carries_rest(fast: dict) -> None:
         obs, _, terminated, _, _ = env.step(np.array([0.0], np.float32))
         rests.append(obs[-2])
     assert rests[0] > 0.3 and rests[-1] == rests[-2] == 0.0 and all(a >= b for a, b in zip(rests, rests[1:]))
+
+
+@pytest.mark.parametrize("target, preserve", [("flops", 0.5), ("params", 0.4)])
+def test_budget_slack_is_negative_over_budget(target: str, preserve: float, fast: dict) -> None:
+    wall = gym.make(ENV_ID, **fast, target=target, preserve=preserve, disable_env_checker=True).unwrapped.budget_wall
+    unpruned = [0.0] * UNITS
+    assert not wall.within_budget(unpruned)
+    assert wall.slack(unpruned) == pytest.approx(preserve - 1.0)  # the unpruned model keeps all of its cost
+    assert wall.within_budget([0.8] * UNITS) and wall.slack([0.8] * UNITS) > 0.0

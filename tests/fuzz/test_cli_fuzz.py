@@ -48,7 +48,7 @@ NAMES_A_FLAG = re.compile(r"argument \S+|unrecognized arguments: \S+|required: \
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
-    parser = agmc_cli.build_parser()
+    parser = agmc_cli.build_parser(load=agmc_cli.COMMANDS)
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return dict(commands.choices)
 
