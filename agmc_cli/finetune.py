@@ -67,7 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_output(parser, "--out", True, "output folder (default: <PRUNED>-finetuned)")
     parser.add_argument("--resume", action="store_true", help="continue from the last epoch checkpointed in --out")
     add_force_flag(parser, "a previous fine-tune in it is replaced")
-    add_device_arguments(parser, precision="fp32")  # reported accuracies stay exact
+    # The training's precision: bf16 where the CPU has it natively (2x+ the images/s of fp32 on a
+    # Zen 4); the accuracies reported are scored in fp32 whatever it is.
+    add_device_arguments(parser, precision="auto")
     add_threads_argument(parser)
     add_data_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

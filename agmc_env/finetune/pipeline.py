@@ -165,8 +165,9 @@ def finetune_pruned(
         )
 
     train = split_of(split, train_size)
-    report = Evaluator(split_of("report", report_size), zoo.mean, zoo.std, device_, config.precision)
-    test = Evaluator(split_of("test", test_size), zoo.mean, zoo.std, device_, config.precision)
+    # Scored in fp32 whatever the training's precision: the reported accuracies are exact.
+    report = Evaluator(split_of("report", report_size), zoo.mean, zoo.std, device_, "fp32")
+    test = Evaluator(split_of("test", test_size), zoo.mean, zoo.std, device_, "fp32")
     report_before, test_before = report.accuracy(model), test.accuracy(model)
 
     path = Path(out) if out is not None else default_output(pruned)
