@@ -7,6 +7,7 @@ import json
 import pytest
 
 from agmc_cli import main
+from tests.pruned_folder import save_random_pruned_resnet20
 
 
 @pytest.mark.data
@@ -42,16 +43,8 @@ def test_bad_choice_exits_2() -> None:
 @pytest.fixture(scope="module")
 def pruned(tmp_path_factory: pytest.TempPathFactory):
     """A pruned ResNet-20 folder (random weights, synthetic images) and the final ``info`` of its episode."""
-    import gymnasium as gym
-
-    env = gym.make("agmc_env:ModelCompression-v0", model="resnet20", dataset="synthetic", pretrained=False, val_size=16, device="cpu")  # fmt: skip
-    env.reset(seed=0)
-    terminated = False
-    while not terminated:
-        _, _, terminated, _, info = env.step(env.action_space.sample())
     folder = tmp_path_factory.mktemp("pruned") / "best"
-    env.unwrapped.save_pruned(folder)
-    return folder, info
+    return folder, save_random_pruned_resnet20(folder)
 
 
 def test_pruned_cost_is_next_to_the_original(pruned) -> None:

@@ -7,12 +7,12 @@ import argparse
 import json
 from pathlib import Path
 
-import gymnasium as gym
 import pytest
 
 from agmc_cli.flags import add_flag, add_output, check_output_folder
 from agmc_env.checks import Integer, Number
 from agmc_env.errors import ConfigError
+from tests.pruned_folder import save_random_pruned_resnet20
 
 NO_FILES = ["--dataset", "synthetic", "--no-pretrained", "--val-size", "16", "--device", "cpu", "--threads", "1"]
 
@@ -20,13 +20,8 @@ NO_FILES = ["--dataset", "synthetic", "--no-pretrained", "--val-size", "16", "--
 @pytest.fixture(scope="module")
 def pruned(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A pruned model folder (random ResNet-20, synthetic images): what ``agmc export`` reads."""
-    env = gym.make("agmc_env:ModelCompression-v0", model="resnet20", dataset="synthetic", pretrained=False, val_size=16, device="cpu")
-    env.reset(seed=0)
-    terminated = False
-    while not terminated:
-        _, _, terminated, _, _ = env.step(env.action_space.sample())
     folder = tmp_path_factory.mktemp("pruned") / "best"
-    env.unwrapped.save_pruned(folder)
+    save_random_pruned_resnet20(folder)
     return folder
 
 

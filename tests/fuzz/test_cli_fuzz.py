@@ -17,7 +17,6 @@ import re
 import shutil
 from pathlib import Path
 
-import gymnasium as gym
 import pytest
 import torch
 from hypothesis import given, settings
@@ -27,6 +26,7 @@ import agmc_cli
 from agmc_env.errors import AgmcError
 from tests.fuzz.harness import Tally, examples, time_limit
 from tests.fuzz.strategies import WORK_FLAGS, flag_texts
+from tests.pruned_folder import save_random_pruned_resnet20
 
 # Cheap valid command lines: a second or two each, no file but the shipped data (evaluate).
 BASES = {
@@ -169,13 +169,8 @@ def _check_outcome(argv: list[str], code: int, err: str) -> str:
 @pytest.fixture(scope="module")
 def pruned(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A pruned model folder (random ResNet-20, synthetic images) for finetune and export."""
-    env = gym.make("agmc_env:ModelCompression-v0", model="resnet20", dataset="synthetic", pretrained=False, val_size=16, device="cpu")
-    env.reset(seed=0)
-    terminated = False
-    while not terminated:
-        _, _, terminated, _, _ = env.step(env.action_space.sample())
     folder = tmp_path_factory.mktemp("pruned") / "best"
-    env.unwrapped.save_pruned(folder)
+    save_random_pruned_resnet20(folder)
     return folder
 
 
