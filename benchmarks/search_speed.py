@@ -7,7 +7,8 @@
 "old" is fp32 with a fixed batch of 250, batch norms kept, BN re-calibration in NCHW, every episode
 scored; "new" is the default:
 ``precision="auto"`` and a measured batch size (``agmc_env.tuning``), batch norms folded while scoring,
-repeated pruned shapes served from the env's reward cache. Four parts:
+repeated pruned shapes served from the env's reward cache; with ``--recheck-margin M`` a third
+setting, "recheck", is "new" with ``recheck_margin=M`` (close calls re-scored in fp32). Four parts:
 
 1. episodes with random actions (``--val-size`` images, BN re-calibration on, as ``agmc search``):
    the split prune / BN re-calibration / evaluation, and the evaluation and episode times over a
@@ -59,6 +60,10 @@ parser.add_argument("--device", default="cpu")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--quick", action="store_true", help="ResNet-20, 100 images, a few episodes: a smoke test")
 parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="which parts to run")
+parser.add_argument(
+    "--recheck-margin", type=float, default=None,
+    help="also time and compare a third setting: the new defaults with recheck_margin=M (close calls re-scored in fp32)",
+)
 parser.add_argument("--json-out", default=None, help="also write the figures to this JSON file")
 args = parser.parse_args()
 search_extra: list[str] = []
@@ -68,7 +73,7 @@ if args.quick:
 if args.threads is not None:
     torch.set_num_threads(args.threads)
 ENV_ID = "agmc_env:ModelCompression-v0"
-SETTINGS = ("old", "new")
+SETTINGS: tuple[str, ...] = ("old", "new") + (("recheck",) if args.recheck_margin is not None else ())
 
 
 class OldEvaluator(Evaluator):
@@ -120,8 +125,9 @@ def setting(name: str) -> Iterator[None]:
     resources.clear_caches()
 
 
-def make_env(model: str, val_size: int) -> gym.Env:
-    return gym.make(ENV_ID, model=model, val_size=val_size, bn_recalibration=True, device=args.device)
+def make_env(model: str, val_size: int, name: str = "new") -> gym.Env:
+    recheck = {"recheck_margin": args.recheck_margin} if name == "recheck" else {}
+    return gym.make(ENV_ID, model=model, val_size=val_size, bn_recalibration=True, device=args.device, **recheck)
 
 
 def plain_loop_seconds(model: torch.nn.Module, images: torch.Tensor, precision: str, batch_size: int) -> float:
@@ -192,7 +198,7 @@ rng = np.random.default_rng(args.seed)
 policies: list[np.ndarray] = []  # the same random actions for both settings
 for name in SETTINGS if "episodes" in args.parts else ():
     with setting(name):
-        env = make_env(args.model, args.val_size)
+        env = make_env(args.model, args.val_size, name)
     inner = env.unwrapped
     env.reset(seed=args.seed)
     walls, env_warm, plain, first = [], [], [], len(TIMINGS)
@@ -232,6 +238,8 @@ for name in SETTINGS if "search" in args.parts else ():
         argv += ["--episodes", str(args.search_episodes)]
     if name == "old":
         argv += ["--precision", "fp32"]
+    if name == "recheck":
+        argv += ["--recheck-margin", str(args.recheck_margin)]
     first = len(TIMINGS)
     with setting(name), contextlib.redirect_stdout(io.StringIO()):
         if agmc_main(argv) != 0:
@@ -255,7 +263,7 @@ for model in args.agreement_models if "agreement" in args.parts else ():
     envs = {}
     for name in SETTINGS:
         with setting(name):
-            envs[name] = make_env(model, args.val_size)
+            envs[name] = make_env(model, args.val_size, name)
         envs[name].reset(seed=args.seed)
     width = len(envs["new"].unwrapped.units)
     scores: dict[str, list[dict]] = {name: [] for name in SETTINGS}
@@ -264,11 +272,13 @@ for model in args.agreement_models if "agreement" in args.parts else ():
         for name in SETTINGS:
             scores[name].append(run_episode(envs[name], actions))
     rewards = {name: [info["reward"] for info in scores[name]] for name in SETTINGS}
-    agreement.append({
-        "model": model, "policies": args.policies, "precision_new": envs["new"].unwrapped.precision,
-        "spearman": spearman(rewards["old"], rewards["new"]),
-        "max_accuracy_diff": max(abs(o["accuracy"] - n["accuracy"]) for o, n in zip(scores["old"], scores["new"])),
-    })
+    for name in SETTINGS[1:]:
+        agreement.append({
+            "model": model, "setting": name, "policies": args.policies, "precision_new": envs[name].unwrapped.precision,
+            "spearman": spearman(rewards["old"], rewards[name]),
+            "max_accuracy_diff": max(abs(o["accuracy"] - n["accuracy"]) for o, n in zip(scores["old"], scores[name])),
+            "mean_accuracy_diff": statistics.mean(abs(o["accuracy"] - n["accuracy"]) for o, n in zip(scores["old"], scores[name])),
+        })
 
 best_rescored: dict[str, float] = {}
 if searches:
@@ -289,8 +299,9 @@ for name, r in episodes.items():
     print(f"| {name} | {r['precision']} | {r['batch_size']} | {r['episode_s']:.3f} | {r['prune_seconds']:.3f} | "
           f"{r['calibration_seconds']:.3f} | {r['eval_seconds']:.3f} | {r['eval_warm_s']:.3f} | {r['plain_eval_s']:.3f} | {r['eval_over_plain']:.2f} | "
           f"{r['episode_over_plain']:.2f} |")
-if len(episodes) == 2:
-    print(f"\nNew episode / old (fp32) episode, same policies: {episodes['new']['episode_s'] / episodes['old']['episode_s']:.2f}")
+for name in SETTINGS[1:]:
+    if name in episodes and "old" in episodes:
+        print(f"\n{name} episode / old (fp32) episode, same policies: {episodes[name]['episode_s'] / episodes['old']['episode_s']:.2f}")
 print(f"\n### `agmc search --model {args.model}` with its defaults\n")
 print("| setting | precision | batch | episodes | wall (s) | cached episodes | prune (s/ep) | BN re-calibration (s/ep) "
       "| evaluation (s/ep) | agent and rest (s/ep) | best accuracy |")
@@ -300,10 +311,11 @@ for name, r in searches.items():
           f"{r['prune_seconds']:.3f} | {r['calibration_seconds']:.3f} | {r['eval_seconds']:.3f} | "
           f"{r['agent_and_rest_s']:.3f} | {r['best_accuracy']:.2f} |")
 print("\n### Agreement, new defaults against old settings (random policies, BN re-calibration)\n")
-print("| model | policies | new precision | Spearman of rewards | max accuracy difference (points) |")
-print("|---|---:|---|---:|---:|")
+print("| model | setting | policies | precision | Spearman of rewards | max accuracy difference (points) | mean difference |")
+print("|---|---|---:|---|---:|---:|---:|")
 for r in agreement:
-    print(f"| {r['model']} | {r['policies']} | {r['precision_new']} | {r['spearman']:.4f} | {r['max_accuracy_diff']:.3f} |")
+    print(f"| {r['model']} | {r['setting']} | {r['policies']} | {r['precision_new']} | {r['spearman']:.4f} | "
+          f"{r['max_accuracy_diff']:.3f} | {r['mean_accuracy_diff']:.3f} |")
 if best_rescored:
     print(f"\nBest policy of the new search: {best_rescored['new_accuracy']:.2f} % as scored, "
           f"{best_rescored['old_settings_accuracy']:.2f} % re-scored with the old settings (fp32, batch 250, unfolded).")
