@@ -138,7 +138,7 @@ class EnvConfig:
     recheck_margin: float | None = _option(
         None,
         "with a bf16/fp16 precision, score again in fp32 each image whose two largest logits are closer "
-        "than this (0.5 makes the reward agree with fp32's on ResNets; None: off)",
+        "than this (0.25 halved bf16's largest accuracy gap to fp32 on ResNet-20/56; None: off)",
         Number(0.0, optional=True),
     )
     render_mode: str | None = _option(None, "render mode", OneOf(RENDER_MODES, optional=True))
