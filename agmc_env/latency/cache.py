@@ -28,6 +28,7 @@ from agmc_env.pruning import ChannelPruning
 from agmc_env.tuning import software_key
 
 FOLDER = "latency"
+FORMAT = 1  # of the table records: a new format is a new key, never a misread file
 
 
 def table_key(
@@ -39,7 +40,7 @@ def table_key(
         "model": model_name, "input_size": list(method.input_size), "batch": batch, "unit_set": method.unit_set,
         "units": hashlib.sha256(json.dumps(units).encode()).hexdigest()[:16],
         "warmup": settings.warmup, "repeats": settings.repeats, "points": points,
-        "device_type": device.type, **software_key(device),
+        "device_type": device.type, "format": FORMAT, **software_key(device),
     }  # fmt: skip
 
 

@@ -1,11 +1,13 @@
 """The latency of any kept-channel vector, from a measured :class:`~agmc_env.latency.table.LatencyTable`.
 
-``latency(kept) = rest + scale * sum_u table_u(kept_u)``: each unit's table interpolated linearly
-between its measured kept counts and made non-decreasing in the kept count (so a larger ratio never
-predicts a slower model: the budget wall's bisection relies on it), with ``rest`` chosen so the
-unpruned model predicts exactly its measured latency. Every unit's table is expanded once to one
-entry per kept count, so a query is one gather and one sum: the budget wall asks thousands of
-times per episode.
+``latency(kept) = g(sum_u table_u(kept_u))``: each unit's isolated latency interpolated linearly
+between its measured kept counts, summed, and mapped onto whole-model time by ``g``, the piecewise
+linear curve through the table's calibration points (uniformly pruned models timed whole; see
+:mod:`agmc_env.latency.table`). Both the unit tables and ``g`` are made non-decreasing, so keeping
+more channels never predicts a faster model (the budget wall's bisection relies on it), and the
+unpruned model predicts its measured latency. Every unit's table is expanded once to one entry per
+kept count, so a query is a gather, a sum and one interpolation: a few microseconds, and the budget
+wall asks thousands of times per episode.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class LatencyModel:
         table: the measured table.
         units: the prunable units, in the table's order (their ``kept`` rule maps ratios to counts).
 
+    Attributes:
+        base_ms: the predicted (= measured) latency of the unpruned model.
+
     Raises:
         ConfigError: the table describes other units.
     """
@@ -38,18 +43,37 @@ class LatencyModel:
         self.units = list(units)
         dense = []
         for unit in table.units:
-            values = np.interp(np.arange(unit.channels + 1), unit.kept, unit.ms) * table.scale
+            values = np.interp(np.arange(unit.channels + 1), unit.kept, unit.ms)
             dense.append(np.maximum.accumulate(values))  # never faster with more channels
         self._offsets = np.cumsum([0] + [len(d) for d in dense[:-1]]).astype(np.int64)
         self._flat = np.concatenate(dense) if dense else np.zeros(0)
         self._full = self._offsets + np.array([u.channels for u in table.units], dtype=np.int64)
-        self.base_ms = table.base_ms
-        self.rest_ms = table.base_ms - float(self._flat[self._full].sum())
+        # The calibration curve, on the sums as the dense tables give them, increasing in both axes.
+        points = sorted((self._isolated_sum(self._uniform_index(r)), t) for r, _, t in table.calibration)
+        xs, ys = [], []
+        for x, y in points:
+            if xs and x <= xs[-1]:  # equal sums (a unit set too small to differ): keep the slower time
+                ys[-1] = max(ys[-1], y)
+                continue
+            xs.append(x)
+            ys.append(y)
+        self._xs, self._ys = np.array(xs), np.maximum.accumulate(np.array(ys))
+        self.base_ms = self._map(self._isolated_sum(self._full))
+
+    def _uniform_index(self, ratio: float) -> np.ndarray:
+        return self._offsets + np.array([u.kept(ratio) for u in self.units], dtype=np.int64)
+
+    def _isolated_sum(self, index: np.ndarray) -> float:
+        return float(self._flat[index].sum())
+
+    def _map(self, isolated: float) -> float:
+        if len(self._xs) == 1:  # one calibration point: a constant offset
+            return isolated + float(self._ys[0] - self._xs[0])
+        return float(np.interp(isolated, self._xs, self._ys))
 
     def predict(self, kept: Sequence[int]) -> float:
         """Milliseconds of the model pruned to ``kept`` channels per unit."""
-        index = self._offsets + np.asarray(kept, dtype=np.int64)
-        return self.rest_ms + float(self._flat[index].sum())
+        return self._map(self._isolated_sum(self._offsets + np.asarray(kept, dtype=np.int64)))
 
     def kept(self, ratios: Sequence[float]) -> list[int]:
         """The kept channels of each unit at ``ratios`` (one ratio per unit)."""
@@ -61,10 +85,20 @@ class LatencyModel:
         """Milliseconds of the model pruned at ``ratios``."""
         return self.predict(self.kept(ratios))
 
+    def _slope(self, isolated: float) -> float:
+        """d(whole-model ms) / d(sum of isolated ms) at ``isolated``: how much a unit's ms count."""
+        if len(self._xs) == 1:
+            return 1.0
+        segment = int(np.clip(np.searchsorted(self._xs, isolated) - 1, 0, len(self._xs) - 2))
+        return float((self._ys[segment + 1] - self._ys[segment]) / (self._xs[segment + 1] - self._xs[segment]))
+
     def unit_ms(self, kept: Sequence[int] | None = None) -> list[float]:
-        """Each unit's share of the predicted latency, in ms (default: unpruned)."""
+        """Each unit's part of the predicted latency in ms: its isolated time times the calibration
+        curve's slope there (the rest of the network is the remainder). Default: the unpruned model."""
         index = self._full if kept is None else self._offsets + np.asarray(kept, dtype=np.int64)
-        return [float(t) for t in self._flat[index]]
+        times = self._flat[index]
+        slope = self._slope(float(times.sum()))
+        return [float(t) * slope for t in times]
 
     def __repr__(self) -> str:
-        return f"LatencyModel(units={len(self.units)}, base_ms={self.base_ms:.3f}, rest_ms={self.rest_ms:.3f})"
+        return f"LatencyModel(units={len(self.units)}, base_ms={self.base_ms:.3f}, calibration={len(self._xs)} points)"

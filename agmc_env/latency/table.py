@@ -4,10 +4,13 @@ A unit cuts a few layers (its convs' output channels, their batch norms, its con
 channels). For each unit and each kept count of a small grid, those layers are rebuilt at their
 pruned widths (random weights: a layer's speed does not depend on its values) and timed on inputs
 of their traced shapes, the other units unpruned (NetAdapt's layer-wise tables, Yang et al. 2018).
-Then the whole unpruned model and the model with every unit pruned by half are timed, and one scale
-factor maps the sum of the units' savings onto the measured saving of the half-pruned model: the
-isolated layers run a little faster or slower than inside the network (caches, call overhead), by
-about the same factor for all of them. What the units do not cut is a constant, "the rest".
+Isolated layers do not run exactly as fast as inside the network (caches, call overhead, the
+layers no unit cuts), so the whole model is also timed pruned uniformly at a few ratios
+(:data:`CALIBRATION_RATIOS`, round-robin, the unpruned model first): each gives one point (sum of
+the units' isolated times, measured whole-model time), and the latency model maps any policy's sum
+onto whole-model time through these points (piecewise linear). The map's offset is the constant
+rest of the network; its slope corrects the isolated times; its bend catches what stops shrinking
+(on a CPU at batch 1 a very thin network stays bound by per-layer overhead).
 
 Approximation: a layer cut by two units at once (``units="all"``: a conv's input by one, its output
 by the other) is counted as the sum of the two savings, which overstates the saving when both are
@@ -26,12 +29,12 @@ import torch
 from torch import nn
 
 from agmc_env.errors import UnsupportedModelError
-from agmc_env.latency.timing import TimingSettings, measure_latency, random_input, time_calls
+from agmc_env.latency.timing import TimingSettings, random_input, time_calls
 from agmc_env.pruning import ChannelPruning, PrunableUnit
 from agmc_env.pruning.tp_adapter import is_depthwise
 
 GRID_POINTS = 8  # kept counts measured per unit; linear interpolation in between
-CALIBRATION_RATIO = 0.5  # the uniform ratio whose measured whole-model latency fixes the scale
+CALIBRATION_RATIOS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # uniform policies timed whole (0: the unpruned model)
 
 
 @dataclass(frozen=True)
@@ -49,21 +52,23 @@ class LatencyTable:
     """What was measured for one model, device, batch and software (JSON-safe via :meth:`to_dict`).
 
     Attributes:
-        base_ms: the whole unpruned model, measured.
-        calibration_ms: the whole model with every unit pruned at :data:`CALIBRATION_RATIO`, measured.
-        scale: the factor from isolated unit savings to whole-model savings (see the module docstring).
         units: the per-unit tables, in unit order.
+        calibration: ``(ratio, sum of the units' isolated ms, whole-model ms)`` of each uniform policy
+            of :data:`CALIBRATION_RATIOS` (ratio 0: the unpruned model).
     """
 
-    base_ms: float
-    calibration_ms: float
-    scale: float
     units: tuple[UnitLatency, ...]
+    calibration: tuple[tuple[float, float, float], ...]
+
+    @property
+    def base_ms(self) -> float:
+        """The unpruned model's measured latency."""
+        return min(self.calibration)[2]
 
     def to_dict(self) -> dict:
         return {
-            "base_ms": self.base_ms, "calibration_ms": self.calibration_ms, "scale": self.scale,
             "units": [{"name": u.name, "channels": u.channels, "kept": list(u.kept), "ms": list(u.ms)} for u in self.units],
+            "calibration": [list(point) for point in self.calibration],
         }  # fmt: skip
 
     @classmethod
@@ -75,7 +80,15 @@ class LatencyTable:
         )
         if any(len(u.kept) != len(u.ms) or not u.kept for u in units):
             raise ValueError("a unit's kept counts and times differ in length")
-        return cls(float(data["base_ms"]), float(data["calibration_ms"]), float(data["scale"]), units)
+        calibration = tuple((float(r), float(s), float(t)) for r, s, t in data["calibration"])
+        if not calibration:
+            raise ValueError("no calibration points")
+        return cls(units, calibration)
+
+
+def isolated_ms(unit: UnitLatency, kept: int) -> float:
+    """The unit's isolated latency at ``kept`` channels, interpolated in its table."""
+    return float(np.interp(kept, unit.kept, unit.ms))
 
 
 def grid(unit: PrunableUnit, points: int = GRID_POINTS) -> tuple[int, ...]:
@@ -191,18 +204,11 @@ def measure_table(
         calls = [_segment(unit, k, modules, shapes, device) for k in kept]
         seconds = time_calls(calls, device, settings)
         measured.append(UnitLatency(unit.name, unit.channels, kept, tuple(1000.0 * s for s in seconds)))
-    base_ms = measure_latency(model, method.input_size, batch, device, settings)
-    half = method.prune([CALIBRATION_RATIO] * len(units)).float()
-    calibration_ms = measure_latency(half, method.input_size, batch, device, settings)
-    partial = LatencyTable(base_ms, calibration_ms, 1.0, tuple(measured))
-    return LatencyTable(base_ms, calibration_ms, _scale(partial, [u.kept(CALIBRATION_RATIO) for u in units]), tuple(measured))
-
-
-def _scale(table: LatencyTable, half_kept: Sequence[int]) -> float:
-    """The factor that makes the isolated savings at ``half_kept`` equal the measured saving."""
-    saved = sum(u.ms[-1] - float(np.interp(k, u.kept, u.ms)) for u, k in zip(table.units, half_kept))
-    measured = table.base_ms - table.calibration_ms
-    if saved <= 0.0 or measured <= 0.0:  # nothing to calibrate on (noise larger than the saving)
-        return 1.0
-    # Bounded: a factor outside [0.25, 4] would mean a broken measurement, not a cache effect.
-    return float(min(4.0, max(0.25, measured / saved)))
+    images = random_input((batch, *method.input_size), device)
+    models = [model.to(device) if r == 0.0 else method.prune([r] * len(units)).float().to(device).eval() for r in CALIBRATION_RATIOS]
+    whole = time_calls([lambda m=m: m(images) for m in models], device, settings)
+    calibration = tuple(
+        (r, sum(isolated_ms(table, u.kept(r)) for table, u in zip(measured, units)), 1000.0 * seconds)
+        for r, seconds in zip(CALIBRATION_RATIOS, whole)
+    )
+    return LatencyTable(tuple(measured), calibration)
