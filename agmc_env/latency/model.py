@@ -5,7 +5,8 @@ between its measured kept counts, summed, and mapped onto whole-model time by ``
 linear curve through the table's calibration points (uniformly pruned models timed whole; see
 :mod:`agmc_env.latency.table`). Both the unit tables and ``g`` are made non-decreasing, so keeping
 more channels never predicts a faster model (the budget wall's bisection relies on it), and the
-unpruned model predicts its measured latency. Every unit's table is expanded once to one entry per
+unpruned model predicts its measured latency (up to the smoothing of a calibration point that was
+slower than a less-pruned one: timing noise, pooled with its neighbours). Every unit's table is expanded once to one entry per
 kept count, so a query is a gather, a sum and one interpolation: a few microseconds, and the budget
 wall asks thousands of times per episode.
 """
@@ -19,6 +20,21 @@ import numpy as np
 from agmc_env.errors import ConfigError
 from agmc_env.latency.table import LatencyTable
 from agmc_env.pruning import PrunableUnit
+
+
+def _isotonic(values: Sequence[float]) -> np.ndarray:
+    """The non-decreasing sequence closest to ``values`` in least squares (pool adjacent violators).
+
+    A load spike during one calibration timing is averaged with its neighbours instead of lifting
+    every later point, as a running maximum would.
+    """
+    blocks: list[list[float]] = []  # [mean, count]
+    for value in values:
+        blocks.append([float(value), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            mean, count = blocks.pop()
+            blocks[-1] = [(blocks[-1][0] * blocks[-1][1] + mean * count) / (blocks[-1][1] + count), blocks[-1][1] + count]
+    return np.concatenate([np.full(int(count), mean) for mean, count in blocks])
 
 
 class LatencyModel:
@@ -43,8 +59,8 @@ class LatencyModel:
         self.units = list(units)
         dense = []
         for unit in table.units:
-            values = np.interp(np.arange(unit.channels + 1), unit.kept, unit.ms)
-            dense.append(np.maximum.accumulate(values))  # never faster with more channels
+            # Never faster with more channels; a spike in one timing is pooled with its neighbours.
+            dense.append(np.interp(np.arange(unit.channels + 1), unit.kept, _isotonic(unit.ms)))
         self._offsets = np.cumsum([0] + [len(d) for d in dense[:-1]]).astype(np.int64)
         self._flat = np.concatenate(dense) if dense else np.zeros(0)
         self._full = self._offsets + np.array([u.channels for u in table.units], dtype=np.int64)
@@ -57,7 +73,7 @@ class LatencyModel:
                 continue
             xs.append(x)
             ys.append(y)
-        self._xs, self._ys = np.array(xs), np.maximum.accumulate(np.array(ys))
+        self._xs, self._ys = np.array(xs), _isotonic(ys)
         self.base_ms = self._map(self._isolated_sum(self._full))
 
     def _uniform_index(self, ratio: float) -> np.ndarray:
