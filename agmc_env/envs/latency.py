@@ -7,18 +7,17 @@ from functools import lru_cache
 from typing import Any
 
 from agmc_env.envs.config import EnvConfig
-from agmc_env.envs.resources import ModelBundle
 from agmc_env.evaluate import resolve_device
 from agmc_env.latency import LatencyModel, TimingSettings, latency_report, load_latency_model
 from agmc_env.pruning import PruningMethod
 
 
 @lru_cache(maxsize=8)
-def _latency_model(bundle: ModelBundle, model_name: str, batch: int, device: str, cache_dir: str | None) -> LatencyModel:
-    return load_latency_model(bundle.method, model_name, batch, device, cache_dir)
+def _latency_model(method: PruningMethod, model_name: str, batch: int, device: str, cache_dir: str | None) -> LatencyModel:
+    return load_latency_model(method, model_name, batch, device, cache_dir)
 
 
-def env_latency_model(config: EnvConfig, bundle: ModelBundle) -> LatencyModel | None:
+def env_latency_model(config: EnvConfig, method: PruningMethod) -> LatencyModel | None:
     """The latency model the env's budget uses (``None`` unless ``target="latency"``).
 
     Measured on the env's device at ``latency_batch`` the first time (a progress bar on stderr),
@@ -27,7 +26,8 @@ def env_latency_model(config: EnvConfig, bundle: ModelBundle) -> LatencyModel | 
     if config.target != "latency":
         return None
     device = str(resolve_device(config.device))
-    return _latency_model(bundle, config.model_name, config.latency_batch, device, config.cache_dir)
+    # Keyed by the shared method object (one per model bundle): envs of one model share the table.
+    return _latency_model(method, config.model_name, config.latency_batch, device, config.cache_dir)
 
 
 def latency_info(latency: LatencyModel, kept: Sequence[int], batch: int) -> dict[str, Any]:

@@ -242,7 +242,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self._method = bundle.method  # the pruning method (channel, fine-grained) chosen by name
         self._units = tuple(self._method.units)
         self._cost_model = self._method.cost_model
-        self._latency = env_latency_model(self.config, bundle)  # None unless target="latency"
+        self._latency = env_latency_model(self.config, self._method)  # None unless target="latency"
         self._budget_wall = BudgetWall(
             self.cost_model,
             target=self.config.target,
