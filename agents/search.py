@@ -89,6 +89,8 @@ class _Bookkeeper:
             "importance_seed": int(info.get("importance_seed", 0)),
             "seconds": round(now - self.clock, 4),
         }
+        if "kept_latency_fraction" in info:  # target="latency": the predicted latency of every episode
+            record["kept_latency_fraction"] = float(info["kept_latency_fraction"])
         self.clock = now
         self.log.append(record)
         if self.best_policy is None or record["reward"] > self.best_policy["reward"]:

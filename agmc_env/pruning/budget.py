@@ -29,6 +29,12 @@ from agmc_env.pruning.methods import UnitCostModel
 TARGETS = ("flops", "params", "latency")
 
 
+_LATENCY_HINT = (
+    "; or budget a larger latency_batch (--latency-batch): at small batches per-layer overhead that "
+    "pruning channels cannot remove holds much of the latency"
+)
+
+
 class LatencyPredictor(Protocol):
     """What the wall needs of a latency model (:class:`agmc_env.latency.LatencyModel`)."""
 
@@ -90,6 +96,7 @@ class BudgetWall:
                 f"{preserve} of {target} is unreachable: pruning every unit at "
                 f"max_ratio={max_ratio} still keeps {smallest / self.base:.3f} of it; raise preserve or "
                 "max_ratio, or prune more units with units='all' (agmc search: --preserve, --max-ratio, --units all)"
+                + (_LATENCY_HINT if target == "latency" else "")
             )
 
     def _measure(self, cost: Cost) -> int:
