@@ -144,12 +144,17 @@ def test_unknown_device_names_device(resnet20_method, device: str, tmp_path: Pat
 def test_real_measurement_of_a_tiny_model(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = TinyResidualCNN().eval()
-    method = make_pruning_method("channel", model, (3, 32, 32))
+    method = make_pruning_method("channel", model, (3, 16, 16))
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    table = measure_table(method, batch=2, device=torch.device("cpu"), settings=TINY_TIMING, points=3, progress=False)
+    table = measure_table(method, batch=1, device=torch.device("cpu"), settings=TINY_TIMING, points=3, progress=False)
     assert [u.name for u in table.units] == [u.name for u in method.units]
     assert all(t > 0 for u in table.units for t in u.ms) and table.base_ms > 0
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # the model is not touched
     latency = LatencyModel(table, method.units)
-    assert latency.predict_ratios([0.0] * len(method.units)) == pytest.approx(table.base_ms)
-    assert latency.predict_ratios([0.9] * len(method.units)) <= table.base_ms
+    # Timings on a busy machine are noisy; what holds by construction is checked, not a figure.
+    unpruned = latency.predict_ratios([0.0] * len(method.units))
+    assert unpruned == pytest.approx(latency.base_ms)
+    measured = [t for _, _, t in table.calibration]
+    assert min(measured) <= latency.base_ms <= max(measured)
+    assert latency.predict_ratios([0.9] * len(method.units)) <= unpruned
+    assert len(table.calibration) == 6 and table.base_ms == table.calibration[0][2]
