@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import pickle
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env, data_equivalence
 
 import agmc_env.latency.cache as latency_cache
 from agents.plots import plot_latency_policy
 from agmc_env.envs.config import EnvConfig
 from agmc_env.errors import ConfigError
+from tests.envs.test_model_compression import CHECK_ENV_IGNORE_WARNINGS
 from tests.latency.fake import fake_table
 
 ENV_ID = "agmc_env:ModelCompression-v0"
@@ -42,6 +46,22 @@ def test_episodes_stay_within_the_predicted_latency_budget(latency_options: dict
         assert info["latency_batch"] == 1 and "kept_flops_fraction" in info and "kept_params_fraction" in info
         assert reward == pytest.approx(info["reward_error_log_latency"])
     env.close()
+
+
+def test_env_checker_and_pickle_round_trip(latency_options: dict) -> None:
+    env = gym.make(ENV_ID, **latency_options, preserve=0.7)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped, skip_render_check=True)
+    unexpected = [str(w.message) for w in caught if not any(a in str(w.message) for a in CHECK_ENV_IGNORE_WARNINGS)]
+    assert not unexpected, unexpected
+    env.reset(seed=3)
+    env.step(np.array([0.5], np.float32))
+    clone = pickle.loads(pickle.dumps(env))
+    # The clone's model is a copy: its latency model is read back from the disk cache, not measured.
+    assert clone.unwrapped.latency_model.table == env.unwrapped.latency_model.table
+    for action in np.full((env.unwrapped.num_units - 1, 1), -0.3, np.float32):
+        assert data_equivalence(env.step(action), clone.step(action))
 
 
 def test_other_targets_have_no_latency_model_or_keys(fast: dict) -> None:
