@@ -6,9 +6,9 @@ linear curve through the table's calibration points (uniformly pruned models tim
 :mod:`agmc_env.latency.table`). Both the unit tables and ``g`` are made non-decreasing, so keeping
 more channels never predicts a faster model (the budget wall's bisection relies on it), and the
 unpruned model predicts its measured latency (up to the smoothing of a calibration point that was
-slower than a less-pruned one: timing noise, pooled with its neighbours). Every unit's table is expanded once to one entry per
-kept count, so a query is a gather, a sum and one interpolation: a few microseconds, and the budget
-wall asks thousands of times per episode.
+slower than a less-pruned one: timing noise, pooled with its neighbours). Every unit's table is
+expanded once to one entry per kept count, so a query is a gather, a sum and one interpolation
+(10-25 µs), and the budget wall asks thousands of times per episode.
 """
 
 from __future__ import annotations

@@ -211,7 +211,10 @@ def measure_table(
         seconds = time_calls(calls, device, settings)
         measured.append(UnitLatency(unit.name, unit.channels, kept, tuple(1000.0 * s for s in seconds)))
     images = random_input((batch, *method.input_size), device)
-    models = [model.to(device) if r == 0.0 else method.prune([r] * len(units)).float().to(device).eval() for r in CALIBRATION_RATIOS]
+    models = [
+        model.to(device) if r == 0.0 else method.prune([r] * len(units)).float().to(device).eval()
+        for r in CALIBRATION_RATIOS
+    ]
     calls = [lambda m=m: m(images) for m in models]
     rounds = [time_calls(calls, device, settings)]
     # More pruning must not be slower; when it looks so, a load spike hit a timing: time the models
