@@ -42,3 +42,39 @@ def plot_policy(unit_names: Sequence[str], ratios: Sequence[float], path: str | 
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def plot_latency_policy(
+    unit_names: Sequence[str],
+    ratios: Sequence[float],
+    share_before: Sequence[float],
+    share_after: Sequence[float],
+    path: str | os.PathLike,
+    title: str = "",
+) -> None:
+    """A latency-budgeted policy: each unit's ratio, and its share of the model's latency before and after.
+
+    Args:
+        unit_names: the units, in network order.
+        ratios: the pruning ratio of each unit.
+        share_before: each unit's share of the unpruned model's (predicted) latency, in ``[0, 1]``.
+        share_after: each unit's share of the pruned model's (predicted) latency.
+        path: the PNG file.
+        title: the figure's title. (default: none)
+    """
+    positions = range(len(ratios))
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.3 * len(ratios) + 2), 6), sharex=True)
+    top.bar(positions, ratios, color="tab:blue")
+    top.set_ylabel("pruning ratio")
+    top.set_ylim(0, 1)
+    top.set_title(title)
+    width = 0.4
+    bottom.bar([p - width / 2 for p in positions], [100 * s for s in share_before], width, label="unpruned", color="tab:gray")
+    bottom.bar([p + width / 2 for p in positions], [100 * s for s in share_after], width, label="pruned", color="tab:orange")
+    bottom.set_ylabel("share of model latency (%)")
+    bottom.legend(loc="upper right")
+    bottom.set_xticks(list(positions))
+    bottom.set_xticklabels(unit_names, rotation=90, fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

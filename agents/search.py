@@ -13,7 +13,10 @@ What a search writes into its directory ``DIR``:
                      split, the winner and its report-split and test accuracy (``rescore.csv``:
                      the candidates; see :mod:`agents.rescore`)
 ``rewards.png``      reward and accuracy per episode; ``best_policy.png``: the best per-unit ratios
-``summary.json``     the final summary (what ``agmc search --json`` prints)
+``summary.json``     the final summary (what ``agmc search --json`` prints); with
+                     ``target="latency"`` also the chosen policy's measured and predicted latency
+                     and speed-up (``best_latency.png``: its ratios and per-unit latency shares;
+                     see :mod:`agents.latency_summary`)
 ``checkpoint/``      agent, replay buffer, noise and random states after the last episode
 ``tensorboard/``     per-episode scalars (and SB3's training logs), when asked for
 ===================  ==========================================================================
@@ -52,6 +55,7 @@ from agents.checkpoint import Checkpoint, capture_rng, restore_rng
 from agents.drivers import ProtocolDriver, SB3Driver
 from agents.episode_log import EpisodeLog
 from agents.folder_lock import FolderLock
+from agents.latency_summary import LATENCY_PLOT, add_latency_summary
 from agents.plots import plot_episodes, plot_policy
 from agents.presets import SEARCH_DEFAULTS
 from agents.recorder import EpisodeRecorder
@@ -85,6 +89,8 @@ class _Bookkeeper:
             "importance_seed": int(info.get("importance_seed", 0)),
             "seconds": round(now - self.clock, 4),
         }
+        if "kept_latency_fraction" in info:  # target="latency": the predicted latency of every episode
+            record["kept_latency_fraction"] = float(info["kept_latency_fraction"])
         self.clock = now
         self.log.append(record)
         if self.best_policy is None or record["reward"] > self.best_policy["reward"]:
@@ -105,7 +111,7 @@ class _Bookkeeper:
 
 # Everything a search (and its fine-tune) writes into its directory: what overwrite=True replaces.
 SEARCH_FILES = (
-    "config.json", "episodes.jsonl", "summary.json", "rewards.png", "best_policy.png",
+    "config.json", "episodes.jsonl", "summary.json", "rewards.png", "best_policy.png", LATENCY_PLOT,
     "best", "best.tmp", "best.prev", "best-finetuned", "checkpoint", "tensorboard",
 )  # fmt: skip
 
@@ -309,7 +315,10 @@ def run_search(
                 keeper.tensorboard.close()
             env.close()
         model = env.unwrapped.config.model_name
-        return _finish(out, name, model, log.records, keeper.best_policy, seconds, evaluation, rescored)
+        summary = _finish(out, name, model, log.records, keeper.best_policy, seconds, evaluation, rescored)
+        if env.unwrapped.config.target == "latency":  # the chosen policy timed, and its latency plot
+            summary = add_latency_summary(env, summary, out)
+        return summary
 
 
 def _restore(driver: Any, checkpoint: Checkpoint, state: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 Progress on stderr; the summary on stdout (``--json``: one object). Everything else is in ``--out``:
 ``config.json``, ``episodes.jsonl``, ``best/`` (the pruned model and ``policy.json``),
-``rewards.png``, ``best_policy.png``, ``summary.json``, ``checkpoint/`` (see :mod:`agents.search`).
+``rewards.png``, ``best_policy.png`` (and ``best_latency.png`` with ``--target latency``), ``summary.json``, ``checkpoint/`` (see :mod:`agents.search`).
 After the last episode the ``--rescore-top`` best policies are re-scored on the whole search split
 and the best of them is kept (:mod:`agents.rescore`); the screen then lists them and labels each
 accuracy of the chosen policy with its split, image count and precision.
@@ -36,7 +36,7 @@ PRESET = SEARCH_DEFAULTS.env_preset
 ENV_FLAGS = (
     "model", "dataset", "image_folder", "pretrained", "weights_path", "target", "preserve", "max_ratio",
     "pruning", "units", "importance", "embedding", "action_mode", "reward", "val_size", "split_seed",
-    "bn_recalibration", "device", "precision", "recheck_margin", "data_dir", "cache_dir",
+    "bn_recalibration", "device", "precision", "recheck_margin", "latency_batch", "data_dir", "cache_dir",
 )  # fmt: skip
 # Flags of the search runner's and the agents' own options, for errors the library raises about them.
 RUN_FLAGS = {

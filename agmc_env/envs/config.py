@@ -25,9 +25,10 @@ from agmc_env.checks import (
     PRESERVE, SEED, Boolean, Device, Fraction, InputSize, Integer, NameOr, Number, OneOf, OutputPath, PathString,
     is_module,
 )
-from agmc_env.envs.rewards import REWARDS
+from agmc_env.envs.rewards import LATENCY_REWARDS, REWARDS
 from agmc_env.errors import ConfigError
 from agmc_env.evaluate import DEVICES, PRECISIONS
+from agmc_env.latency.timing import MAX_LATENCY_BATCH
 from agmc_env.models import DEFAULT_MODEL, available_models
 from agmc_env.pruning import IMPORTANCES, PRUNING_METHODS, TARGETS, UNIT_SETS
 
@@ -104,7 +105,12 @@ class EnvConfig:
         Boolean(),
     )
     input_size: tuple[int, int, int] | None = _option(None, "input size (C, H, W) (default: the model's)", InputSize())
-    target: str = _option("flops", "the budgeted cost", OneOf(TARGETS))
+    target: str = _option(
+        "flops",
+        "the budgeted cost: conv+linear FLOPs, parameters, or the latency measured on --device (a per-unit "
+        "table, measured once per machine and cached)",
+        OneOf(TARGETS),
+    )
     preserve: float = _option(0.5, "fraction of the target cost to keep", PRESERVE)
     pruning: str = _option("channel", "structured channel or fine-grained magnitude pruning", OneOf(tuple(PRUNING_METHODS)))
     units: str = _option("inner", "which channels are prunable: block-internal ones, or all", OneOf(UNIT_SETS))
@@ -141,9 +147,15 @@ class EnvConfig:
         "than this (0.25 halved bf16's largest accuracy gap to fp32 on ResNet-20/56; None: off)",
         Number(0.0, optional=True),
     )
+    latency_batch: int = _option(
+        1,
+        "images per forward pass that target=latency times: 1 (default) is the delay one request feels; "
+        "a larger batch budgets throughput",
+        Integer(1, MAX_LATENCY_BATCH),
+    )
     render_mode: str | None = _option(None, "render mode", OneOf(RENDER_MODES, optional=True))
     cache_dir: str | None = _option(
-        None, "embedding cache root (default: $AGMC_CACHE or ~/.cache/agmc-env)", OutputPath(directory=True)
+        None, "cache root of embeddings and latency tables (default: $AGMC_CACHE or ~/.cache/agmc-env)", OutputPath(directory=True)
     )
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -161,6 +173,12 @@ class EnvConfig:
             raise ConfigError.for_option(
                 "image_folder", f"is only read with dataset='imagefolder', not dataset={self.dataset!r}"
             )
+        if self.target == "latency" and self.pruning != "channel":
+            raise ConfigError.for_option(
+                "target", f"'latency' needs pruning='channel': {self.pruning} masks keep every shape, so nothing runs faster"
+            )
+        if isinstance(self.reward, str) and self.reward in LATENCY_REWARDS and self.target != "latency":
+            raise ConfigError.for_option("reward", f"{self.reward!r} needs target='latency', got target={self.target!r}")
         if self.extra:
             unknown = sorted(map(str, self.extra))
             raise ConfigError(

@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from gymnasium import logger, spaces
 
-from agmc_env.cost import Cost
 from agmc_env.envs.config import EnvConfig
+from agmc_env.envs.latency import env_latency_model, latency_info, measured_report
 from agmc_env.errors import ConfigError, ConfigTypeError
+from agmc_env.latency import LatencyModel
 from agmc_env.envs.observations import EpisodeState, make_observation
 from agmc_env.envs.render import PolicyView, render_ansi, render_rgb
 from agmc_env.envs.resources import Resources, get_resources, graph_arrays
@@ -47,8 +48,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     channels are coupled, e.g. through a residual add) and picks each unit's channel pruning ratio.
     After the last unit the model is pruned for real (dependency-aware, channels physically
     removed), evaluated on the search split, and the agent is rewarded with a function of the
-    accuracy and the kept cost. A budget (a fraction of the original FLOPs or parameters) is met by
-    construction: AMC's action wall limits each ratio so the remaining units can still reach it.
+    accuracy and the kept cost. A budget (a fraction of the original FLOPs, parameters, or latency
+    measured on the env's device) is met by construction: AMC's action wall limits each ratio so the remaining units can still reach it.
 
     ## Action Space
 
@@ -81,7 +82,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
 
     0 on every step but the last. On the last: the configured reward of the pruned model (see
     `agmc_env.envs.rewards`): `"accuracy"` (default, `acc / 100`), `"error"`, `"amc_flops"`
-    (`-error * log(FLOPs)`), `"acc_flops"`, `"amc_params"`, `"acc_cost"`, or a callable
+    (`-error * log(FLOPs)`), `"acc_flops"`, `"amc_params"`, `"acc_cost"`, `"amc_latency"`
+    (`-error * log(latency in µs)`, with `target="latency"`), or a callable
     `reward(CompressionResult) -> float`. Its terms appear in `info` as `reward_*`.
 
     ## Starting State
@@ -109,6 +111,10 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `policy_ratios`        | the ratios as decided, before `fill_budget` changed them                  |
     | `kept_macs`, `kept_flops`, `kept_params` | the pruned model's cost (exact, from the cost model)    |
     | `kept_flops_fraction`, `kept_params_fraction` | that cost as a fraction of the unpruned model's    |
+    | `latency_predicted_ms` | `target="latency"` only: the pruned model's predicted latency (ms per forward pass of `latency_batch` images) |
+    | `base_latency_ms`      | `target="latency"` only: the unpruned model's measured latency (ms)       |
+    | `kept_latency_fraction`, `speedup_predicted` | `target="latency"` only: predicted / base, and base / predicted |
+    | `latency_batch`        | `target="latency"` only: the batch the latencies are for                  |
     | `budget_met`           | whether the kept `target` cost is within `preserve` of the original's (the action wall sees to it) |
     | `budget_slack`         | allowed minus kept `target` cost, as a fraction of the original's (`preserve - kept_<target>_fraction`): `>= 0` when met, about 0 when the budget is filled |
     | `budget_filled`        | the fraction of the `target` cost given back by `fill_budget`             |
@@ -137,6 +143,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `budget_wall`         | the action wall (`bounds(ratios)`, `within_budget(ratios)`, `max_ratio`) |
     | `cost_model`          | exact cost of a ratio vector (`cost(ratios)`, `base`)               |
     | `policy()`            | the ratios decided so far in this episode                           |
+    | `latency_model`       | the measured latency model of `target="latency"` (`predict(kept)`, `unit_ms(kept)`, `base_ms`); `None` otherwise |
+    | `latency_report()`    | time a policy (default: this episode's) against the unpruned model: measured and predicted latency, speed-up, FLOPs, params |
     | `precision`           | the reward evaluation's precision (`"auto"` resolved)               |
     | `batch_size`          | the reward evaluation's batch size (measured once, cached)          |
     | `last_timings`        | seconds of the last episode's prune, re-calibration and evaluation  |
@@ -164,7 +172,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `pretrained`       | `True`       | `False`: a zoo model with random weights (seeded), no file read  |
     |                    |              | (with `dataset="synthetic"`: a trial that needs no file at all)  |
     | `input_size`       | the model's  | `(C, H, W)`; for a user module: 3x32x32 (3x224x224 on ImageNet)  |
-    | `target`           | `"flops"`    | `"flops"`, `"params"`: the budgeted cost                         |
+    | `target`           | `"flops"`    | `"flops"`, `"params"`, `"latency"`: the budgeted cost (latency:  |
+    |                    |              | measured on `device`, per-unit tables cached; `agmc_env.latency`)|
     | `preserve`         | `0.5`        | fraction of the target cost to keep, in `(0, 1]`                 |
     | `pruning`          | `"channel"`  | `"channel"` (structured), `"fine_grained"` (magnitude masks,     |
     |                    |              | one unit per conv/linear layer; costs count non-zero weights)    |
@@ -185,21 +194,28 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     |                    |              | CUDA, else fp32), `"fp32"`, `"bf16"`, `"fp16"` (autocast)        |
     | `recheck_margin`   | `None`       | bf16/fp16: re-score in fp32 the images whose two largest logits  |
     |                    |              | are closer than this (a reward closer to fp32's)                 |
+    | `latency_batch`    | `1`          | images per timed forward pass of `target="latency"`, in          |
+    |                    |              | `[1, 4096]`: 1 is one request's delay, more budgets throughput   |
     | `render_mode`      | `None`       | `"ansi"`, `"rgb_array"`                                          |
-    | `cache_dir`        | `None`       | where trained embeddings are cached (default `AGMC_CACHE`)       |
+    | `cache_dir`        | `None`       | where embeddings and latency tables are cached (`AGMC_CACHE`)    |
 
     The model, data on the device and embeddings are built once per process and shared by its envs.
     The evaluation batch size is measured once per machine, model, precision and thread count and
     cached on disk (`agmc_env.tuning`); it changes the speed only, never a reward. What
     `precision="auto"` means is read from the hardware, never timed, so a seeded run gives the same
     episodes with an empty or a full cache.
+    The exception is `target="latency"`: its budget is predicted from per-unit latency tables timed
+    on `device` at `latency_batch` the first time (a progress bar on stderr) and cached per machine,
+    model, batch, thread count and software versions (`agmc_env.latency`); the table, not the seed,
+    then fixes the wall, so keep the cache file to reproduce a latency-budgeted search exactly.
 
     ## Version History
 
     * v0: Initial version. Since issue 11: the dynamic state's third entry is AMC's "rest"
       (was: cost still to remove), the GNN embedding has 8 structural dimensions (was: 30 with
       depth waves), and `fill_budget` was added. Since issue 15: the final `info` also says
-      whether the budget was met and by how much (`budget_met`, `budget_slack`).
+      whether the budget was met and by how much (`budget_met`, `budget_slack`). Since issue 16:
+      `target="latency"` and `latency_batch`, the `latency_*` info keys and the `amc_latency` reward.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
@@ -228,12 +244,14 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self._method = bundle.method  # the pruning method (channel, fine-grained) chosen by name
         self._units = tuple(self._method.units)
         self._cost_model = self._method.cost_model
+        self._latency = env_latency_model(self.config, self._method)  # None unless target="latency"
         self._budget_wall = BudgetWall(
             self.cost_model,
             target=self.config.target,
             preserve=self.config.preserve,
             max_ratio=self.config.max_ratio,
             two_sided=self.config.fill_budget == "two_sided",
+            latency=self._latency,
         )
         self._observation = make_observation(
             self.config.observation,
@@ -281,14 +299,25 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         """The pruning ratios decided so far in this episode (all of them once it has ended)."""
         return list(self._ratios or [])
 
-    def _target(self, cost: Cost) -> int:
-        return cost.macs if self.config.target == "flops" else cost.params
+    @property
+    def latency_model(self) -> LatencyModel | None:
+        """The measured per-unit latency model of ``target="latency"`` (``None`` for other targets)."""
+        return self._latency
+
+    def latency_report(self, ratios: Sequence[float] | None = None) -> dict[str, Any]:
+        """Time the model pruned at ``ratios`` (default: this episode's) against the unpruned one.
+
+        On the env's device at ``latency_batch`` (see :func:`agmc_env.latency.latency_report`);
+        with ``target="latency"`` the prediction is given too. Takes a few hundred forward passes.
+        """
+        ratios = self.policy() if ratios is None else [float(r) for r in ratios]
+        return measured_report(self.config, self._method, self._latency, ratios)
 
     def _kept_fraction(self) -> float:
         """Kept fraction of the target cost with the ratios decided so far (the rest unpruned)."""
         assert self._ratios is not None
         decided = self._ratios + [0.0] * (len(self.units) - len(self._ratios))
-        return self._target(self.cost_model.cost(decided)) / self._target(self.cost_model.base)
+        return self.budget_wall.cost_of(decided) / self.budget_wall.base
 
     def _state(self) -> EpisodeState:
         assert self._ratios is not None
@@ -424,7 +453,13 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             self._prune_pending = True
         self.last_timings = timings
         kept, base = self.cost_model.cost(self._ratios), self.cost_model.base
-        result = CompressionResult(accuracy, kept.macs, kept.params, base.macs, base.params, self.config.target)
+        latency = {}
+        if self._latency is not None:
+            latency = latency_info(self._latency, self._method.kept_sizes(self._ratios), self.config.latency_batch)
+        result = CompressionResult(
+            accuracy, kept.macs, kept.params, base.macs, base.params, self.config.target,
+            latency.get("latency_predicted_ms"), latency.get("base_latency_ms"),
+        )  # fmt: skip
         reward, reward_info = self._get_rew(result)
         self.last_info = {
             "ratios": list(self._ratios),
@@ -433,6 +468,7 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             "kept_flops_fraction": result.kept_flops_fraction,
             "kept_params": kept.params,
             "kept_params_fraction": result.kept_params_fraction,
+            **latency,
             "budget_met": self.budget_wall.within_budget(self._ratios),
             "budget_slack": self.budget_wall.slack(self._ratios),
             "accuracy": accuracy,
@@ -530,7 +566,9 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
         self.pruned_model = None
 
     def __getstate__(self) -> dict[str, Any]:
-        shared = ("_resources", "_method", "_units", "_cost_model", "_budget_wall", "_observation", "_pruned_model")
+        shared = (
+            "_resources", "_method", "_units", "_cost_model", "_latency", "_budget_wall", "_observation", "_pruned_model",
+        )  # fmt: skip
         return {key: value for key, value in self.__dict__.items() if key not in shared}
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ class PolicyView:
         ratios: the pruning ratios decided so far (a prefix of the units).
         kept_channels: kept channels of the decided units.
         kept_fraction: cost kept by the decided ratios (undecided units unpruned), of the target.
-        target: ``"flops"`` or ``"params"``.
+        target: ``"flops"``, ``"params"`` or ``"latency"`` (predicted).
         preserve: the budget, a fraction of the original cost to keep.
     """
 

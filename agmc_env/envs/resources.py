@@ -25,6 +25,7 @@ from agmc_env.data import image_folder_classes, load_split
 from agmc_env.data.augment import training_augmentation
 from agmc_env.embedding import GAEConfig, node_embeddings, rule_unit_features, unit_embeddings
 from agmc_env.envs.config import EnvConfig
+from agmc_env.envs.latency import clear_latency_models
 from agmc_env.evaluate import Evaluator, normalize_images, resolve_device
 from agmc_env.errors import ConfigError, InternalError, UnsupportedModelError
 from agmc_env.graph import ModelGraph, build_graph
@@ -280,6 +281,7 @@ def graph_arrays(bundle: ModelBundle) -> dict[str, np.ndarray]:
 
 
 def clear_caches() -> None:
-    """Drop every shared resource of this process (frees the models and images)."""
+    """Drop every shared resource of this process (frees the models, images and latency models)."""
     for cache in (_model_bundle, _unit_features, _evaluator, _calibration):
         cache.cache_clear()
+    clear_latency_models()

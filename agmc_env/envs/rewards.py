@@ -14,7 +14,10 @@ name           reward                                      note
 ``acc_flops``  same as ``amc_flops``                       the name AMC's code uses for it
 ``amc_params`` ``-error · log(kept params)``               AMC's ``R_Param``
 ``acc_cost``   ``acc / 100 + 0.5 · (1 - kept fraction)``   accuracy plus a bonus for extra pruning
-                                                           of the env's target (FLOPs or params)
+                                                           of the env's target (FLOPs, params or
+                                                           latency)
+``amc_latency````-error · log(kept latency in µs)``         ``R_FLOPs`` with predicted latency in
+                                                           place of FLOPs; needs ``target="latency"``
 =============  ==========================================  =========================================
 
 ``error`` is ``(100 - acc) / 100`` throughout.
@@ -38,7 +41,9 @@ class CompressionResult:
         accuracy: top-1 accuracy on the search split, in percent.
         kept_macs, kept_params: MACs (conv + linear) and parameters of the pruned model.
         base_macs, base_params: the same for the unpruned model.
-        target: ``"flops"`` or ``"params"``, the budgeted cost.
+        target: ``"flops"``, ``"params"`` or ``"latency"``, the budgeted cost.
+        kept_latency_ms, base_latency_ms: the pruned model's predicted and the unpruned model's
+            measured latency (``None`` unless ``target="latency"``).
     """
 
     accuracy: float
@@ -47,6 +52,8 @@ class CompressionResult:
     base_macs: int
     base_params: int
     target: str = "flops"
+    kept_latency_ms: float | None = None
+    base_latency_ms: float | None = None
 
     @property
     def error(self) -> float:
@@ -65,7 +72,18 @@ class CompressionResult:
         return self.kept_params / self.base_params
 
     @property
+    def kept_latency_fraction(self) -> float | None:
+        if self.kept_latency_ms is None or not self.base_latency_ms:
+            return None
+        return self.kept_latency_ms / self.base_latency_ms
+
+    @property
     def kept_target_fraction(self) -> float:
+        if self.target == "latency":
+            fraction = self.kept_latency_fraction
+            if fraction is None:
+                raise ConfigError.for_option("target", "'latency' needs the latencies in the CompressionResult")
+            return fraction
         return self.kept_flops_fraction if self.target == "flops" else self.kept_params_fraction
 
 
@@ -88,6 +106,13 @@ def amc_params_reward(result: CompressionResult) -> RewardTerms:
     return {"error_log_params": -result.error * math.log(max(result.kept_params, 1))}
 
 
+def amc_latency_reward(result: CompressionResult) -> RewardTerms:
+    if result.kept_latency_ms is None:
+        raise ConfigError.for_option("reward", "'amc_latency' needs target='latency' (a measured latency model)")
+    # Microseconds keep the logarithm positive, as AMC's absolute FLOPs do.
+    return {"error_log_latency": -result.error * math.log(max(1000.0 * result.kept_latency_ms, 1.0))}
+
+
 def acc_cost_reward(result: CompressionResult, weight: float = 0.5) -> RewardTerms:
     return {"accuracy": result.accuracy / 100.0, "cost": weight * (1.0 - result.kept_target_fraction)}
 
@@ -99,7 +124,9 @@ REWARDS: dict[str, Callable[[CompressionResult], RewardTerms]] = {
     "acc_flops": amc_flops_reward,
     "amc_params": amc_params_reward,
     "acc_cost": acc_cost_reward,
+    "amc_latency": amc_latency_reward,
 }
+LATENCY_REWARDS = ("amc_latency",)  # the rewards that need target="latency"
 
 
 def compute_reward(

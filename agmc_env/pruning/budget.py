@@ -19,13 +19,28 @@ accuracy the budget did not ask for. Two remedies, both measured in the project'
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from agmc_env.checks import PRESERVE
 from agmc_env.cost import Cost
 from agmc_env.errors import ConfigError
 from agmc_env.pruning.methods import UnitCostModel
 
-TARGETS = ("flops", "params")
+TARGETS = ("flops", "params", "latency")
+
+
+_LATENCY_HINT = (
+    "; or budget a larger latency_batch (--latency-batch): at small batches per-layer overhead that "
+    "pruning channels cannot remove holds much of the latency"
+)
+
+
+class LatencyPredictor(Protocol):
+    """What the wall needs of a latency model (:class:`agmc_env.latency.LatencyModel`)."""
+
+    base_ms: float
+
+    def predict_ratios(self, ratios: Sequence[float]) -> float: ...
 
 
 class BudgetWall:
@@ -33,11 +48,15 @@ class BudgetWall:
 
     Args:
         cost_model: the exact cost model of the model and units (a pruning method's ``cost_model``).
-        target: ``"flops"`` (conv + linear MACs, FLOPs = 2 MACs) or ``"params"``. (default: ``"flops"``)
+        target: ``"flops"`` (conv + linear MACs, FLOPs = 2 MACs), ``"params"``, or ``"latency"``
+            (predicted by ``latency``). (default: ``"flops"``)
         preserve: fraction of the unpruned cost that may remain, in ``(0, 1]``. (default: ``0.5``)
         max_ratio: the largest ratio any unit may get, in ``[0, 1]``. (default: ``0.8``)
         two_sided: also bound ratios from above so an episode cannot end below the budget (see the
             module docstring). (default: ``False``)
+        latency: the latency model ``target="latency"`` budgets (predictions must not decrease
+            with fewer pruned channels, as :class:`~agmc_env.latency.LatencyModel`'s do).
+            (default: ``None``)
 
     Raises:
         ConfigError: a bad argument, or a target no ratio vector within ``max_ratio`` can meet.
@@ -50,9 +69,12 @@ class BudgetWall:
         preserve: float = 0.5,
         max_ratio: float = 0.8,
         two_sided: bool = False,
+        latency: LatencyPredictor | None = None,
     ) -> None:
         if target not in TARGETS:
             raise ConfigError(f"target must be one of {TARGETS}, got {target!r}")
+        if target == "latency" and latency is None:
+            raise ConfigError.for_option("target", "'latency' needs a latency model (the wall's latency argument)")
         PRESERVE("preserve", preserve)
         if not 0.0 <= max_ratio <= 1.0:
             raise ConfigError(f"max_ratio must be in [0, 1], got {max_ratio!r}")
@@ -61,22 +83,30 @@ class BudgetWall:
         self.preserve = preserve
         self.max_ratio = max_ratio
         self.two_sided = two_sided
-        self.budget = preserve * self._measure(cost_model.base)
+        self.latency = latency
         self.num_units = len(cost_model.channels)
-        smallest = self._measure(cost_model.cost([max_ratio] * self.num_units))
+        #: The unpruned model's targeted quantity (MACs, params, or milliseconds).
+        # Latency: the measured unpruned latency, which the unpruned prediction equals.
+        self.base = latency.base_ms if target == "latency" and latency is not None else self._measure(cost_model.base)
+        self.budget = preserve * self.base
+        smallest = self.cost_of([max_ratio] * self.num_units)
         if smallest > self.budget:
-            base = self._measure(cost_model.base)
-            raise ConfigError(
-                f"preserve={preserve} of {target} is unreachable: pruning every unit at "
-                f"max_ratio={max_ratio} still keeps {smallest / base:.3f} of it; raise preserve or "
+            raise ConfigError.for_option(
+                "preserve",
+                f"{preserve} of {target} is unreachable: pruning every unit at "
+                f"max_ratio={max_ratio} still keeps {smallest / self.base:.3f} of it; raise preserve or "
                 "max_ratio, or prune more units with units='all' (agmc search: --preserve, --max-ratio, --units all)"
+                + (_LATENCY_HINT if target == "latency" else "")
             )
 
     def _measure(self, cost: Cost) -> int:
         return cost.macs if self.target == "flops" else cost.params
 
-    def cost_of(self, ratios: Sequence[float]) -> int:
-        """The targeted quantity (MACs or params) of a full ratio vector."""
+    def cost_of(self, ratios: Sequence[float]) -> float:
+        """The targeted quantity (MACs, params, or predicted milliseconds) of a full ratio vector."""
+        if self.target == "latency":
+            assert self.latency is not None
+            return self.latency.predict_ratios(ratios)
         return self._measure(self.cost_model.cost(ratios))
 
     def within_budget(self, ratios: Sequence[float]) -> bool:
@@ -86,7 +116,7 @@ class BudgetWall:
     def slack(self, ratios: Sequence[float]) -> float:
         """How far a full ratio vector is inside the budget: allowed minus kept target cost, as a
         fraction of the original's (``preserve - kept fraction``; negative when over budget)."""
-        return (self.budget - self.cost_of(ratios)) / self._measure(self.cost_model.base)
+        return (self.budget - self.cost_of(ratios)) / self.base
 
     def rest_fraction(self, ratios_so_far: Sequence[float]) -> float:
         """AMC's "rest": the cost the units after the next one still hold, as a fraction of the original.
@@ -101,7 +131,7 @@ class BudgetWall:
             return 0.0
         prefix = [float(r) for r in ratios_so_far] + [0.0]
         held = self.cost_of(prefix + [0.0] * later) - self.cost_of(prefix + [1.0] * later)
-        return max(0.0, held / self._measure(self.cost_model.base))
+        return max(0.0, held / self.base)
 
     def bounds(self, ratios_so_far: Sequence[float], tolerance: float = 1e-4) -> tuple[float, float]:
         """The allowed ratio interval ``(lower, upper)`` for unit ``len(ratios_so_far)``.

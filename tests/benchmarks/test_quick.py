@@ -88,3 +88,19 @@ def test_finetune_speed(tmp_path: Path) -> None:
     assert "| fp32 | engine | " in stdout and "| fp32 | plain loop | " in stdout
     figures = json.loads((tmp_path / "speed.json").read_text())["images_per_s"]
     assert figures["fp32/engine"] > 0 and figures["fp32/engine + distillation"] > 0
+
+
+@pytest.mark.slow
+def test_latency_model(tmp_path: Path) -> None:
+    tiny = ["--model", "resnet20", "--no-pretrained", "--warmup", "1", "--repeats", "3", "--points", "3"]
+    stdout = _run("latency_model.py", "accuracy", *tiny, "--policies", "2", "--json-out", "acc.json", cwd=tmp_path)
+    assert "| resnet20 | 32² | 9 | 2 | latency |" in stdout
+    assert len(json.loads((tmp_path / "acc.json").read_text())["rows"]) == 2
+    stdout = _run(
+        "latency_model.py", "search", *tiny, "--dataset", "synthetic", "--preserve", "0.8", "--flops-preserve", "0.8",
+        "--agent", "random", "--episodes", "1", "--val-size", "20", "--rescore-top", "0", "--out-dir", "runs",
+        "--json-out", "search.json", cwd=tmp_path,
+    )  # fmt: skip
+    rows = json.loads((tmp_path / "search.json").read_text())["rows"]
+    assert [(r["target"], r["preserve"]) for r in rows] == [("latency", 0.8), ("flops", 0.8)]
+    assert all(r["speedup_measured"] > 0 for r in rows)

@@ -24,7 +24,7 @@ NO_FILES = ["--dataset", "synthetic", "--no-pretrained", "--val-size", "16", "--
         (["--warmup", "-1"], "argument --warmup: must be an integer >= 0, got -1"),
         (["--seed", "-1"], "argument --seed: must be an integer in [0, 4294967295], got -1"),
         (["--data-dir", "/nonexistent/agmc-data"], "is not a directory"),
-        (["--target", "latency"], "invalid choice: 'latency'"),
+        (["--target", "speed"], "invalid choice: 'speed'"),
         # Checked once the env is built: synthetic images and random weights keep that fast.
         (["--agent", "agmc", "--embedding", "rule", *NO_FILES], "--embedding must be 'gnn' for agent 'agmc', got 'rule'"),
     ],

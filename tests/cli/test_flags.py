@@ -120,3 +120,17 @@ def test_check_output_folder_words() -> None:
         check_output_folder("--out", Path(__file__).parent, force=False)
     check_output_folder("--out", Path(__file__).parent, force=True)
     check_output_folder("--out", Path(__file__).parent, force=False, resume=True)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--latency-batch", "0"], "argument --latency-batch: must be an integer in [1, 4096], got 0"),
+        (["--latency-batch", "-2"], "argument --latency-batch: must be an integer in [1, 4096], got -2"),
+        (["--target", "speed"], "argument --target: invalid choice: 'speed'"),
+    ],
+)
+def test_search_refuses_bad_latency_flags_while_parsing(agmc, tmp_path: Path, capsys, argv: list[str], message: str) -> None:
+    assert agmc("search", "--out", str(tmp_path / "run"), *NO_FILES, "--target", "latency", *argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -55,7 +55,7 @@ def test_unreachable_target_and_bad_arguments() -> None:
     with pytest.raises(ValueError, match="unreachable"):
         BudgetWall(_COST_MODEL, preserve=0.1, max_ratio=0.8)
     with pytest.raises(ValueError, match="target must be one of"):
-        BudgetWall(_COST_MODEL, target="latency")
+        BudgetWall(_COST_MODEL, target="speed")
     with pytest.raises(ValueError, match="preserve"):
         BudgetWall(_COST_MODEL, preserve=0.0)
     wall = BudgetWall(_COST_MODEL, preserve=0.7)
