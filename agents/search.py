@@ -60,6 +60,8 @@ from agents.rescore import LABELS, RESCORE_CSV, RESCORE_JSON, rescore_top_polici
 
 ENV_ID = "agmc_env:ModelCompression-v0"
 AgentBuilder = Callable[[gym.Env, int], Any]
+# Called after each logged episode with its log line and the best episode so far (e.g. a Ray Tune report).
+EpisodeHook = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
 class _Bookkeeper:
@@ -68,6 +70,7 @@ class _Bookkeeper:
     def __init__(self, log: EpisodeLog, best: BestModel, best_policy: dict | None, progress: Any) -> None:
         self.log, self.best, self.best_policy, self.progress = log, best, best_policy, progress
         self.tensorboard: Any = None
+        self.on_episode: EpisodeHook | None = None
         self.clock = time.perf_counter()
 
     def __call__(self, info: dict[str, Any], env: gym.Env) -> None:
@@ -101,6 +104,8 @@ class _Bookkeeper:
             refresh=False,
         )
         self.progress.update(1)
+        if self.on_episode is not None:
+            self.on_episode(record, self.best_policy)
 
 
 # Everything a search (and its fine-tune) writes into its directory: what overwrite=True replaces.
@@ -199,6 +204,7 @@ def run_search(
     progress: bool = True,
     rescore_top: int = SEARCH_DEFAULTS.rescore_top,
     rescore_size: int | None = None,
+    on_episode: EpisodeHook | None = None,
 ) -> dict[str, Any]:
     """Search a compression policy and write the results into ``out`` (see the module docstring).
 
@@ -222,6 +228,9 @@ def run_search(
             the best reward, no further scoring. (default: ``agents.presets.SEARCH_DEFAULTS``, 5)
         rescore_size: re-score on the first ``rescore_size`` images of each split instead of all.
             (default: ``None``, the whole splits)
+        on_episode: ``on_episode(record, best)`` after each episode is logged: its ``episodes.jsonl``
+            line and the best-reward episode so far (how ``agents.ray_sweep`` reports to Ray Tune).
+            (default: ``None``)
 
     Returns:
         The summary written to ``out/summary.json``.
@@ -281,6 +290,7 @@ def run_search(
         atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID, **evaluation})
         bar = tqdm(total=target, initial=min(done, target), desc=f"search {name}", unit="ep", file=sys.stderr, disable=not progress)
         keeper = _Bookkeeper(log, best, best_policy, bar)
+        keeper.on_episode = on_episode
         recorder.on_episode_end = keeper
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
