@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from agents.sweep import Trial, is_finished, run_trial, trial_row
+from agents.sweep import Trial, is_finished, run_trial, trial_row, write_sweep_record
 from agmc_env.errors import AgmcError, ConfigError
 
 RAY_INSTALL = 'pip install "agmc-env[ray]"'
@@ -74,10 +74,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     A Ray already initialised in this process is used as it is (``False``: the caller must not stop it).
     """
     ray = import_ray()
+    if address:
+        check_reachable(address)  # even where a Ray runs already: a typo must not go unnoticed
     if ray.is_initialized():
         return False
     if address:
-        check_reachable(address)
         try:
             ray.init(address=address, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as error:
@@ -205,14 +206,19 @@ def run_sweep(
 
     Raises:
         ConfigError: an unreachable address, or resources no trial could get, before any trial starts.
+
+    ``out/sweep.json`` records ``settings`` and the grid once those checks pass.
     """
     finished = {t.name for t in trials if resume and is_finished(t, out, settings)}
     todo = [t for t in trials if t.name not in finished]
     errors: dict[str, str] = {}
-    if todo:  # a sweep with nothing left to run starts no Ray at all
+    if not todo:  # a sweep with nothing left to run starts no Ray at all
+        write_sweep_record(out, settings, trials)
+    else:
         started = connect(address, num_cpus)
         try:
             check_resources(cpus_per_trial, gpus_per_trial)
+            write_sweep_record(out, settings, trials)  # only now: a refused sweep leaves --out as it was
             errors = run_trials(todo, out, settings, cpus_per_trial, gpus_per_trial, overwrite, verbose)
         finally:
             if started:

@@ -123,6 +123,8 @@ def check_sweep_folder(out: str | Path, settings: dict[str, Any], resume: bool) 
 
 
 def write_sweep_record(out: str | Path, settings: dict[str, Any], trials: list[Trial]) -> None:
+    """``out/sweep.json``: the shared settings and the grid (``out`` is created when missing)."""
+    Path(out).mkdir(parents=True, exist_ok=True)
     atomic_write_json(Path(out) / SWEEP_JSON, {"settings": settings, "trials": [asdict(t) for t in trials]})
 
 

@@ -12,6 +12,7 @@ checkpoint. See :mod:`agents.sweep` and :mod:`agents.ray_sweep`. Needs ``pip ins
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -99,7 +100,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from agents.ray_sweep import import_ray, run_sweep
-    from agents.sweep import check_sweep_folder, plan_grid, write_results, write_sweep_record
+    from agents.sweep import check_sweep_folder, plan_grid, write_results
 
     out = Path(_out(args))
     try:
@@ -107,12 +108,11 @@ def run(args: argparse.Namespace) -> int:
         shared = settings(args)
         check_sweep_folder(out, shared, args.resume)
         import_ray()
-        out.mkdir(parents=True, exist_ok=True)
-        write_sweep_record(out, shared, trials)
-        rows = run_sweep(
-            trials, out, shared, resume=args.resume, overwrite=args.force, address=args.address,
-            cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, verbose=0 if args.no_progress else 1,
-        )  # fmt: skip
+        with contextlib.redirect_stdout(sys.stderr):  # Tune's progress and the workers' logs: stdout is the table's
+            rows = run_sweep(
+                trials, out, shared, resume=args.resume, overwrite=args.force, address=args.address,
+                cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, verbose=0 if args.no_progress else 1,
+            )  # fmt: skip
     except ConfigError as error:
         raise flag_error(error, RUN_FLAGS) from None
     paths = write_results(out, rows, shared)
