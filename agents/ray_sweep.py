@@ -60,10 +60,11 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         raise ConfigError.for_option("address", f"must be HOST:PORT, ray://HOST:PORT or auto, got {address!r}")
     try:
         socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as error:
+    except (OSError, UnicodeError) as error:  # refused, timed out, unknown host; a name IDNA cannot encode
+        why = getattr(error, "strerror", None) or error
         raise ConfigError.for_option(
             "address",
-            f"{address!r} cannot be reached ({error.strerror or error}); start the cluster there "
+            f"{address!r} cannot be reached ({why}); start the cluster there "
             "(`ray start --head`) or leave out --address to run on this machine",
         ) from None
 
