@@ -88,3 +88,12 @@ def test_finetune_speed(tmp_path: Path) -> None:
     assert "| fp32 | engine | " in stdout and "| fp32 | plain loop | " in stdout
     figures = json.loads((tmp_path / "speed.json").read_text())["images_per_s"]
     assert figures["fp32/engine"] > 0 and figures["fp32/engine + distillation"] > 0
+
+
+@pytest.mark.slow
+def test_gpu_check_skips_cleanly_without_cuda(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: gpu_check.py would run for minutes")
+    assert "no CUDA device here: skipped" in _run("gpu_check.py", cwd=tmp_path)
