@@ -116,7 +116,7 @@ def check_sweep_folder(out: str | Path, settings: dict[str, Any], resume: bool) 
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise CorruptFileError(f"{path} is not a readable sweep record ({error}); start the sweep over with --force", path) from None
     for key in sorted(set(saved) | set(settings)):
-        if key not in ("episodes", "threads") and saved.get(key) != settings.get(key):
+        if key not in ("episodes", "threads", "workers") and saved.get(key) != settings.get(key):  # results alike
             raise ConfigError(
                 f"--resume with a different {key}: {out} was swept with {saved.get(key)!r}, got {settings.get(key)!r}"
             )
@@ -161,6 +161,7 @@ def run_trial(
         directory, env_options, agent=trial.agent, episodes=settings["episodes"], seed=trial.seed,
         agent_options=options, resume=resume, overwrite=overwrite, progress=False,
         rescore_top=settings["rescore_top"], rescore_size=settings.get("rescore_size"), on_episode=on_episode,
+        workers=settings.get("workers", 1),
     )  # fmt: skip
     if settings.get("finetune_epochs"):
         summary = _finetune(directory, summary, trial, settings, resume)

@@ -22,7 +22,7 @@ from agents.presets import SEARCH_DEFAULTS
 from agents.registry import AGENTS
 from agmc_cli.common import add_env_option, env_options, flag_error
 from agmc_cli.flags import add_flag, add_force_flag, add_output, check_output_folder
-from agmc_cli.search import ENV_FLAGS, PRESET
+from agmc_cli.search import ENV_FLAGS, PRESET, WORKERS_HELP
 from agmc_env.checks import PRESERVE, SEED, Integer, ListOf, Number, OneOf
 from agmc_env.envs.config import option_default
 from agmc_env.errors import EXIT_FAILURE, ConfigError
@@ -35,7 +35,7 @@ RUN_FLAGS = {
     "models": "--models", "agents": "--agents", "seeds": "--seeds", "preserve": "--preserve",
     "episodes": "--episodes", "warmup_episodes": "--warmup", "population": "--population",
     "rescore_top": "--rescore-top", "rescore_size": "--rescore-size", "address": "--address",
-    "cpus_per_trial": "--cpus-per-trial", "gpus_per_trial": "--gpus-per-trial",
+    "cpus_per_trial": "--cpus-per-trial", "gpus_per_trial": "--gpus-per-trial", "workers": "--workers",
 }  # fmt: skip
 
 
@@ -54,6 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_flag(parser, "--episodes", Integer(1), SEARCH_DEFAULTS.episodes, "episodes of each search")
     add_flag(parser, "--warmup", Integer(0), SEARCH_DEFAULTS.warmup_episodes, "random-action episodes before the DDPG-style agents learn", option="warmup_episodes")
     add_flag(parser, "--population", Integer(2), None, "episodes per generation of cem (default: the agent's, 8)")
+    add_flag(parser, "--workers", Integer(1, 256), 1, WORKERS_HELP + " (per trial: give it as many --cpus-per-trial)")
     for option in SHARED_ENV_FLAGS:
         add_env_option(parser, option, PRESET)
     add_flag(parser, "--threads", Integer(1, 1024), None, "torch CPU threads of each trial (default: its --cpus-per-trial, at least 1)")
@@ -94,7 +95,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "env_options": env, "episodes": args.episodes, "warmup_episodes": args.warmup, "population": args.population,
         "rescore_top": args.rescore_top, "rescore_size": args.rescore_size, "finetune_epochs": args.finetune_epochs,
-        "finetune_size": args.finetune_size, "threads": args.threads,
+        "finetune_size": args.finetune_size, "threads": args.threads, "workers": args.workers,
     }  # fmt: skip
 
 

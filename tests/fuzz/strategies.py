@@ -101,7 +101,7 @@ FLAG_TEXTS = [
 WORK_FLAGS = {
     "--episodes", "--epochs", "--finetune-epochs", "--warmup", "--population", "--train-size", "--report-size",
     "--test-size", "--finetune-size", "--threads", "--val-size", "--size", "--embedding-dim", "--input-size",
-    "--warmup-epochs", "--batch-size", "--cpus-per-trial",
+    "--warmup-epochs", "--batch-size", "--cpus-per-trial", "--workers",
 }  # fmt: skip
 WORK_TEXTS = ["0", "-1", "1", "2", "3", "nan", "inf", "1.5", "abc", "", "-99999999999999999999", "1e999", "0x2"]
 # Zoo models a case may switch to (the ImageNet ones take longer per case than a bounded run allows).
