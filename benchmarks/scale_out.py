@@ -13,10 +13,11 @@ episodes, reward on ``--val-size`` search images, no re-score), seeds 0..k-1:
    sweep / serial (k one-thread searches on k cores: ideally 1/k plus the overhead);
 3. **overhead**: Ray's start-up and shut-down alone, and one search as a one-trial sweep against the
    same search bare: per-trial overhead = one-trial sweep − bare search − Ray start-up/shut-down
-   (the trial's worker process, its imports, Tune's bookkeeping and the per-episode reports).
+   (the trial's worker process, its imports, Tune's bookkeeping and the per-episode reports);
+4. **workers**: one CEM search (population ``--cpus`` × 2) with ``workers=1`` against
+   ``workers=--cpus`` (``agents.parallel``: the same episodes), and the speed-up.
 
-A one-episode search warms the caches (the layer embedding) before anything is timed. The
-``--workers`` speed-up of population agents is not measured: ``--workers`` is not implemented yet.
+A one-episode search warms the caches (the layer embedding) before anything is timed.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ with folder as root:
         one_bare = timed(lambda: run_trial(trials[0], root / "one-bare", settings))
         one_sweep = timed(lambda: run_sweep(trials[:1], root / "one-sweep", settings, num_cpus=args.cpus, verbose=0))
     overhead = one_sweep - one_bare - start_stop
+    cem = Trial(args.model, "cem", 0.5, 0)
+    cem_settings = {**settings, "population": 2 * args.cpus}
+    cem_serial = timed(lambda: run_trial(cem, root / "cem-1", cem_settings))
+    cem_workers = timed(lambda: run_trial(cem, root / "cem-n", {**cem_settings, "workers": args.cpus}))
 
 rows = [
     [f"{args.trials} searches, one after another (bare runner)", f"{serial:.1f}", "1.00"],
@@ -93,8 +98,10 @@ rows = [
     ["one search, bare runner", f"{one_bare:.1f}", ""],
     ["the same search as a one-trial sweep", f"{one_sweep:.1f}", ""],
     ["per-trial overhead (one-trial sweep − bare − Ray start/stop)", f"{overhead:.1f}", ""],
+    ["one CEM search, workers=1", f"{cem_serial:.1f}", ""],
+    [f"the same CEM search, workers={args.cpus}", f"{cem_workers:.1f}", f"{cem_workers / cem_serial:.2f} of workers=1"],
 ]
-table = markdown_table(["what", "wall s", "× serial"], rows, align="lrr")
+table = markdown_table(["what", "wall s", "ratio"], rows, align="lrr")
 print(
     f"{args.trials} × {args.agent} on {args.model}, {args.episodes} episodes, reward on {args.val_size} images, "
     "one torch thread per search, no re-score"
@@ -102,4 +109,5 @@ print(
 publish(table, args.json_out, {
     "args": vars(args), "serial_s": serial, "sweep_s": sweep, "ratio": sweep / serial, "ray_start_stop_s": start_stop,
     "one_bare_s": one_bare, "one_sweep_s": one_sweep, "per_trial_overhead_s": overhead,
+    "cem_workers_1_s": cem_serial, "cem_workers_n_s": cem_workers, "cem_speedup": cem_serial / cem_workers,
 }, machine_summary())  # fmt: skip
