@@ -24,8 +24,9 @@ The methods and the run layout are ``agents.benchmarking``'s. Each search names 
 re-scoring its ``--rescore-top`` best policies on the search split (``agents.rescore``); that model is
 then scored on the report split (never seen by a search or by that choice),
 without fine-tuning and after the same fine-tune for every method (``agmc_env.finetune.finetune``
-with its default settings: ``--finetune-epochs`` (default 1) on ``--finetune-size`` images of the
-training set, distilling the unpruned model unless ``--no-distill``, the seed of the run).
+with its default settings, as ``agmc finetune``: ``--finetune-epochs`` (default 1) on
+``--finetune-size`` images of the training set, bf16 where the CPU runs it natively
+(``--finetune-precision``), distilling the unpruned model unless ``--no-distill``, the seed of the run).
 Its CPU speed-up is the throughput ratio pruned / unpruned, measured interleaved in this process.
 """
 
@@ -79,6 +80,10 @@ parser.add_argument(
     "--distill", action=argparse.BooleanOptionalAction, default=True,
     help="fine-tune with knowledge distillation from the unpruned model (default: on)",
 )  # fmt: skip
+parser.add_argument(
+    "--finetune-precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+    help="training precision of the fine-tune, as `agmc finetune --precision` (default: auto, bf16 where native)",
+)
 parser.add_argument("--speed-images", type=int, default=500, help="images per CPU throughput measurement")
 parser.add_argument("--device", default="auto", help="device of the searches and fine-tuning")
 parser.add_argument("--out-dir", default="runs/benchmarks", help="search directories (runs/ is git-ignored)")
@@ -134,7 +139,7 @@ for model_name in args.models:
             row["speedup"] = median(original_s) / median(pruned_s)
             if train is not None:
                 tuned = copy.deepcopy(pruned)
-                config = FinetuneConfig(epochs=args.finetune_epochs, seed=seed)
+                config = FinetuneConfig(epochs=args.finetune_epochs, seed=seed, precision=args.finetune_precision)
                 teacher = original if args.distill else None
                 finetune(tuned, train, spec.mean, spec.std, device, config, teacher=teacher, progress=False)
                 row["report_acc_ft"] = report.accuracy(tuned)

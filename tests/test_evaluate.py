@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -112,3 +114,22 @@ def test_accuracy_does_not_depend_on_the_batch_size(precision: str) -> None:
         with torch.inference_mode(), evaluator._scoring(model), evaluator.autocast(precision):
             logits.append(torch.cat([model(evaluator.images[start:end]).float() for start, end in bounds]))
     assert all(torch.equal(logits[0], other) for other in logits[1:])
+
+
+def test_recheck_scores_close_calls_in_fp32(tiny_cnn) -> None:
+    # A random CNN's logits on random images are nearly tied, so bf16 flips some predictions: with
+    # every image a close call the re-check must give fp32's predictions exactly, with none bf16's.
+    model = tiny_cnn
+    images = synthetic_imageset(num_images=256)
+    scored = {}
+    for name, precision, margin in (("fp32", "fp32", None), ("bf16", "bf16", None), ("all", "bf16", math.inf), ("none", "bf16", 0.0)):
+        evaluator = Evaluator(images, (0.5,) * 3, (0.25,) * 3, "cpu", precision, batch_size=256, recheck_margin=margin)
+        evaluator.prepare(model)
+        with torch.inference_mode(), evaluator._scoring(model), evaluator.autocast():
+            batch = evaluator.images
+            scored[name] = evaluator._recheck(model, batch, model(batch))
+        assert evaluator.accuracy(model) == pytest.approx(100.0 * (scored[name] == images.labels).float().mean().item())
+    assert not torch.equal(scored["bf16"], scored["fp32"])  # else this test could not fail
+    assert torch.equal(scored["all"], scored["fp32"]) and torch.equal(scored["none"], scored["bf16"])
+    with pytest.raises(ValueError, match="recheck_margin must be a number >= 0 or None"):
+        Evaluator(images, (0.5,) * 3, (0.25,) * 3, recheck_margin=-1.0)

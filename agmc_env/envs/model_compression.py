@@ -183,6 +183,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `device`           | `"auto"`     | `"auto"` (CUDA when present), `"cpu"`, `"cuda[:N]"`              |
     | `precision`        | `"auto"`     | `"auto"` (bf16 where the CPU runs it natively, bf16/fp16 on      |
     |                    |              | CUDA, else fp32), `"fp32"`, `"bf16"`, `"fp16"` (autocast)        |
+    | `recheck_margin`   | `None`       | bf16/fp16: re-score in fp32 the images whose two largest logits  |
+    |                    |              | are closer than this (a reward closer to fp32's)                 |
     | `render_mode`      | `None`       | `"ansi"`, `"rgb_array"`                                          |
     | `cache_dir`        | `None`       | where trained embeddings are cached (default `AGMC_CACHE`)       |
 

@@ -185,7 +185,7 @@ def _unit_features(bundle: ModelBundle, embedding: str, cache_dir: str | None) -
 @lru_cache(maxsize=8)
 def _evaluator(
     bundle: ModelBundle, model_key: str, data_dir: str | None, split_seed: int, size: int, device: str,
-    precision: str, tuning_cache: str,
+    precision: str, tuning_cache: str, recheck_margin: float | None = None,
 ) -> Evaluator:
     # input_size[-1] only shapes synthetic images (e.g. 64x64 for a torchvision model); real data
     # sets have their own.
@@ -198,7 +198,9 @@ def _evaluator(
         if error.option != "size":
             raise
         raise ConfigError.for_option("val_size", error.problem) from None
-    evaluator = Evaluator(images, bundle.mean, bundle.std, device=device, precision=precision)
+    evaluator = Evaluator(
+        images, bundle.mean, bundle.std, device=device, precision=precision, recheck_margin=recheck_margin
+    )
     # Precision and batch size are resolved once, on a model like those a search scores: every unit
     # pruned by half (the unpruned model's best batch, 500 on ResNet-56, ran pruned models ~1.3x
     # slower than their own best, 250). A fresh copy: the shared model keeps its device and format.
@@ -259,7 +261,7 @@ def get_resources(config: EnvConfig) -> Resources:
     tuning_cache = str(cache_dir(config.cache_dir) / CACHE_FILE)
     evaluator = _evaluator(
         bundle, config.model_name, config.data_dir, config.split_seed, config.val_size, device, config.precision,
-        tuning_cache,
+        tuning_cache, config.recheck_margin,
     )
     calibration = None
     if config.bn_recalibration:

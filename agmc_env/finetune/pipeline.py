@@ -32,6 +32,7 @@ from agmc_env.finetune.engine import EpochRecord, finetune
 from agmc_env.finetune.plot import plot_curve
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning import load_pruned, save_pruned
+from agmc_env.tuning import resolve_precision
 
 # The training images fine-tuning may use: never the search, report or test split.
 TRAIN_SPLITS = ("train", "calibration")
@@ -175,6 +176,8 @@ def finetune_pruned(
     record = {
         "model": spec["model"], "pruned_from": str(pruned), "teacher": teacher_text, "config": config.to_dict(),
         "peak_lr": config.peak_lr, "device": str(device_),
+        # What precision="auto" became on this machine (config.precision keeps what was asked).
+        "training_precision": resolve_precision(config.precision, device_),
         "train": {"dataset": dataset, "split": split, "images": len(train)},
         "report": {"split": "report", "images": len(report), "accuracy_before": report_before},
         "test": {"split": "test", "images": len(test), "accuracy_before": test_before},

@@ -50,6 +50,7 @@ OPTIONS = [
     {"bn_recalibration": True},
     {"device": "cpu"},
     {"precision": "bf16"},
+    {"precision": "bf16", "recheck_margin": 0.5},
     {"render_mode": "ansi"},
     {"render_mode": "rgb_array"},
 ]
@@ -131,6 +132,7 @@ BAD_OPTIONS = [
     ({"bn_recalibration": "yes"}, "bn_recalibration must be"),
     ({"device": "tpu"}, "device must be one of"),
     ({"precision": "int8"}, "precision must be one of"),
+    ({"recheck_margin": -0.1}, "recheck_margin must be a number >= 0 or None"),
     ({"model": "resnet999"}, "model must be one of"),
     ({"model": 3}, "model must be a name or an nn.Module"),
     ({"pretrained": "no"}, "pretrained must be True or False"),

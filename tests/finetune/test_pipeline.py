@@ -53,6 +53,7 @@ def test_trains_scores_saves_and_the_saved_model_scores_the_same(synthetic_best:
     assert record["complete"] and [p["epoch"] for p in record["curve"]] == [1, 2]
     assert record["curve_accuracy"] == "report split" and record["test"]["accuracy"] == result.test_accuracy
     assert record["report"]["images"] == 32 and record["train"]["split"] == "train"
+    assert record["config"]["precision"] == "fp32" and record["training_precision"] == "fp32"
     assert (out / PLOT_FILE).read_bytes()[:4] == b"\x89PNG" and (out / CHECKPOINT_DIR / "state.pt").is_file()
 
 
