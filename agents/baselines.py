@@ -70,6 +70,13 @@ class UniformAgent:
     def act(self, observation: np.ndarray) -> np.ndarray:
         return self._action.copy()
 
+    def plan_episode(self, steps: int) -> list[np.ndarray]:
+        """The actions of a whole episode (open loop: see :mod:`agents.parallel`)."""
+        return [self.act(None) for _ in range(steps)]
+
+    def episodes_to_plan(self) -> int | None:
+        return None  # nothing to learn: any number
+
     def observe_episode(self, episode: Episode) -> None:
         pass
 
@@ -94,6 +101,13 @@ class RandomSearchAgent:
 
     def act(self, observation: np.ndarray) -> np.ndarray:
         return self._rng.uniform(-1.0, 1.0, self.shape).astype(np.float32)
+
+    def plan_episode(self, steps: int) -> list[np.ndarray]:
+        """The actions of a whole episode, the draws ``act`` would make (open loop: see :mod:`agents.parallel`)."""
+        return [self.act(None) for _ in range(steps)]
+
+    def episodes_to_plan(self) -> int | None:
+        return None  # it learns nothing between episodes: any number
 
     def observe_episode(self, episode: Episode) -> None:
         if self.best is None or episode.total_reward > self.best.total_reward:

@@ -60,6 +60,16 @@ class CEMAgent:
         self.step += 1
         return np.clip(action, self.low, self.high).astype(np.float32)
 
+    def plan_episode(self, steps: int) -> list[np.ndarray]:
+        """The actions of a whole episode, the draws ``act`` would make (open loop: see :mod:`agents.parallel`)."""
+        actions = [self.act(None) for _ in range(steps)]
+        self.step = 0
+        return actions
+
+    def episodes_to_plan(self) -> int | None:
+        """Episodes left in this generation: the Gaussian is refitted after them."""
+        return self.population - len(self.generation)
+
     def observe_episode(self, episode: Any) -> None:
         self.step = 0
         self.generation.append((episode.total_reward, np.stack(episode.actions)))

@@ -16,7 +16,11 @@ The runner calls ``env.reset()``, then ``act`` once per step until the episode e
   such as the uniform baseline needs one);
 * ``state_dict() -> dict`` and ``load_state_dict(state)``: picklable state, saved after every
   episode so that ``--resume`` continues where a killed search stopped. Without them a resumed
-  agent restarts from its constructor's state (the episode log still resumes exactly).
+  agent restarts from its constructor's state (the episode log still resumes exactly);
+* ``plan_episode(steps) -> list[np.ndarray]`` and ``episodes_to_plan() -> int | None``: an open-loop
+  agent (actions that ignore the observations) plans whole episodes, up to ``episodes_to_plan()``
+  (``None``: any number) before it must observe them; ``run_search(workers=N)`` then plays them on
+  N env copies at once (:mod:`agents.parallel`).
 
 ``agents/cem.py`` is a complete example (the cross-entropy method); ``examples/cem_agent.py`` runs it.
 """

@@ -64,6 +64,8 @@ from agents.rescore import LABELS, RESCORE_CSV, RESCORE_JSON, rescore_top_polici
 
 ENV_ID = "agmc_env:ModelCompression-v0"
 AgentBuilder = Callable[[gym.Env, int], Any]
+# Called after each logged episode with its log line and the best episode so far (e.g. a Ray Tune report).
+EpisodeHook = Callable[[dict[str, Any], dict[str, Any]], None]
 
 
 class _Bookkeeper:
@@ -72,6 +74,7 @@ class _Bookkeeper:
     def __init__(self, log: EpisodeLog, best: BestModel, best_policy: dict | None, progress: Any) -> None:
         self.log, self.best, self.best_policy, self.progress = log, best, best_policy, progress
         self.tensorboard: Any = None
+        self.on_episode: EpisodeHook | None = None
         self.clock = time.perf_counter()
 
     def __call__(self, info: dict[str, Any], env: gym.Env) -> None:
@@ -107,6 +110,8 @@ class _Bookkeeper:
             refresh=False,
         )
         self.progress.update(1)
+        if self.on_episode is not None:
+            self.on_episode(record, self.best_policy)
 
 
 # Everything a search (and its fine-tune) writes into its directory: what overwrite=True replaces.
@@ -174,11 +179,23 @@ def _read_config(path: Path) -> dict[str, Any]:
     return saved
 
 
-def _make_driver(env: EpisodeRecorder, agent: str | AgentBuilder, seed: int, options: dict, out: Path, tb: bool) -> Any:
+def _make_driver(
+    env: EpisodeRecorder, agent: str | AgentBuilder, seed: int, options: dict, out: Path, tb: bool, workers: int,
+    env_options: dict,
+) -> Any:
     sb3 = get_agent_spec(agent).sb3 if isinstance(agent, str) else None
     if sb3 is None:
         build = get_agent_spec(agent).build if isinstance(agent, str) else agent
-        return ProtocolDriver(env, build(env, seed, **options), seed)
+        built = build(env, seed, **options)
+        deterministic = isinstance(agent, str) and get_agent_spec(agent).deterministic
+        if workers > 1 and not deterministic:  # one episode says all a deterministic agent has to say
+            from agents.parallel import ParallelDriver
+
+            threads = max(1, torch.get_num_threads() // workers)
+            return ParallelDriver(env, built, seed, workers, env_options, threads)
+        return ProtocolDriver(env, built, seed)
+    if workers > 1:
+        raise ConfigError.for_option("workers", f"needs an open-loop agent (random, cem, uniform), got {agent!r}")
     from agents.sb3_agents import steps_per_episode
     from agents.threads import EnvThreads
 
@@ -205,6 +222,8 @@ def run_search(
     progress: bool = True,
     rescore_top: int = SEARCH_DEFAULTS.rescore_top,
     rescore_size: int | None = None,
+    on_episode: EpisodeHook | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Search a compression policy and write the results into ``out`` (see the module docstring).
 
@@ -228,6 +247,12 @@ def run_search(
             the best reward, no further scoring. (default: ``agents.presets.SEARCH_DEFAULTS``, 5)
         rescore_size: re-score on the first ``rescore_size`` images of each split instead of all.
             (default: ``None``, the whole splits)
+        on_episode: ``on_episode(record, best)`` after each episode is logged: its ``episodes.jsonl``
+            line and the best-reward episode so far (how ``agents.ray_sweep`` reports to Ray Tune).
+            (default: ``None``)
+        workers: play the episodes of an open-loop agent (``random``, ``cem``, ``uniform``) on this
+            many env copies at once, one process each (:mod:`agents.parallel`): the same episodes as
+            ``workers=1``, sooner on a machine with free cores. (default: ``1``)
 
     Returns:
         The summary written to ``out/summary.json``.
@@ -241,6 +266,8 @@ def run_search(
     if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
         raise ConfigError.for_option("episodes", f"must be an integer >= 1, got {episodes!r}")
     _check_rescore(rescore_top, rescore_size)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ConfigError.for_option("workers", f"must be an integer >= 1, got {workers!r}")
     agent_options = dict(agent_options or {})
     name = agent if isinstance(agent, str) else getattr(agent, "__qualname__", repr(agent))
     env_options = merge_env_options(agent, dict(env_options)) if isinstance(agent, str) else dict(env_options)
@@ -262,7 +289,7 @@ def run_search(
     if rescore_top and rescore_size is not None:
         _check_split_size(env, rescore_size)
     recorder = EpisodeRecorder(env)
-    driver = _make_driver(recorder, agent, seed, agent_options, out, tensorboard)  # bad agent options too
+    driver = _make_driver(recorder, agent, seed, agent_options, out, tensorboard, workers, env_options)  # bad agent options too
     out.mkdir(parents=True, exist_ok=True)
     with FolderLock(out):  # one search per folder: a second one refuses instead of interleaving files
         if replace_previous:
@@ -284,9 +311,10 @@ def run_search(
         target = min(episodes, 1 if deterministic else driver.max_episodes or episodes)
         # What precision="auto" and the measured batch size resolved to on this machine.
         evaluation = {"precision": env.unwrapped.precision, "batch_size": env.unwrapped.batch_size}
-        atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID, **evaluation})
+        atomic_write_json(out / "config.json", {**config, "episodes": episodes, "env_id": ENV_ID, "workers": workers, **evaluation})
         bar = tqdm(total=target, initial=min(done, target), desc=f"search {name}", unit="ep", file=sys.stderr, disable=not progress)
         keeper = _Bookkeeper(log, best, best_policy, bar)
+        keeper.on_episode = on_episode
         recorder.on_episode_end = keeper
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -313,6 +341,8 @@ def run_search(
             best.discard_partial()  # a best model half-written when an error or Ctrl-C stopped the search
             if keeper.tensorboard is not None:
                 keeper.tensorboard.close()
+            if hasattr(driver, "close"):  # the worker processes of a parallel search
+                driver.close()
             env.close()
         model = env.unwrapped.config.model_name
         summary = _finish(out, name, model, log.records, keeper.best_policy, seconds, evaluation, rescored)

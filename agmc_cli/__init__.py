@@ -28,6 +28,7 @@ from agmc_env.paths import OFFLINE_ENV_VAR
 # The commands (modules under agmc_cli), in the order `agmc --help` lists them, with the line it shows.
 COMMANDS = {
     "search": "search a pruning policy (RL agent or baseline), save the best pruned model",
+    "sweep": "a grid of searches (models x agents x budgets x seeds) as Ray Tune trials, locally or on a cluster",
     "evaluate": "accuracy and cost of a model on a data split",
     "graph": "the model as a graph, and its GAE layer embeddings",
     "finetune": "fine-tune a pruned model (distilling the unpruned one) and report its accuracy",

@@ -164,6 +164,37 @@ SEED = Integer(0, 2**32 - 1)
 
 
 @dataclass(frozen=True)
+class ListOf:
+    """A non-empty list of distinct values, each passing ``item`` (a grid axis: models, seeds...).
+
+    Args:
+        item: the check of each value.
+    """
+
+    item: Check
+
+    @property
+    def type(self) -> type:  # what a command-line text is parsed as, per value
+        return self.item.type
+
+    @property
+    def choices(self) -> tuple[str, ...] | None:
+        return self.item.choices
+
+    def describe(self) -> str:
+        return f"one or more distinct values, each {self.item.describe()}"
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError.for_option(name, f"must be {self.describe()}, got {value!r}")
+        checked = [self.item(name, v) for v in value]
+        repeated = sorted({repr(v) for v in checked if checked.count(v) > 1})
+        if repeated:
+            raise ConfigError.for_option(name, f"must list each value once, got {', '.join(repeated)} more than once")
+        return checked
+
+
+@dataclass(frozen=True)
 class Boolean:
     """``True`` or ``False`` (not ``1``, not ``"yes"``)."""
 

@@ -1,7 +1,8 @@
 """Evaluation throughput: the project's Evaluator against a plain PyTorch loop, same model, same
-tensors, same process, fp32 and bf16.
+tensors, same process, fp32 and bf16 (``--precisions``: fp16 too, on a GPU).
 
     python benchmarks/eval_speed.py --model resnet56 --images 2000 --repeats 3
+    python benchmarks/eval_speed.py --device cuda --precisions fp32 bf16 fp16
 
 The plain loop is what a user would write: NCHW float tensors, ``torch.no_grad()``, batches of the
 same size. The Evaluator adds channels_last, ``inference_mode`` and one host sync per call.
@@ -25,6 +26,7 @@ parser.add_argument("--images", type=int, default=2000, help="images of the sear
 parser.add_argument("--batch-size", type=int, default=250)
 parser.add_argument("--repeats", type=int, default=3)
 parser.add_argument("--device", default="auto")
+parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16", "fp16"])
 parser.add_argument("--json-out", default=None, help="also write the figures to this JSON file")
 args = parser.parse_args()
 
@@ -35,7 +37,8 @@ imageset = load_split("search", spec.dataset, size=args.images)
 
 def plain_loop(images: torch.Tensor, labels: torch.Tensor, precision: str) -> float:
     correct = 0
-    with torch.no_grad(), torch.autocast(images.device.type, torch.bfloat16, enabled=precision == "bf16"):
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    with torch.no_grad(), torch.autocast(images.device.type, dtype, enabled=precision != "fp32"):
         for start in range(0, len(labels), args.batch_size):
             logits = model(images[start : start + args.batch_size])
             correct += (logits.argmax(1) == labels[start : start + args.batch_size]).sum().item()
@@ -43,7 +46,7 @@ def plain_loop(images: torch.Tensor, labels: torch.Tensor, precision: str) -> fl
 
 
 rows = []
-for precision in ("fp32", "bf16"):
+for precision in args.precisions:
     evaluator = Evaluator(imageset, spec.mean, spec.std, args.device, precision, args.batch_size)
     plain_images = normalize_images(imageset.images, spec.mean, spec.std, evaluator.device)
     plain_labels = imageset.labels.to(evaluator.device)

@@ -104,3 +104,12 @@ def test_latency_model(tmp_path: Path) -> None:
     rows = json.loads((tmp_path / "search.json").read_text())["rows"]
     assert [(r["target"], r["preserve"]) for r in rows] == [("latency", 0.8), ("flops", 0.8)]
     assert all(r["speedup_measured"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_gpu_check_skips_cleanly_without_cuda(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: gpu_check.py would run for minutes")
+    assert "no CUDA device here: skipped" in _run("gpu_check.py", cwd=tmp_path)

@@ -101,7 +101,7 @@ FLAG_TEXTS = [
 WORK_FLAGS = {
     "--episodes", "--epochs", "--finetune-epochs", "--warmup", "--population", "--train-size", "--report-size",
     "--test-size", "--finetune-size", "--threads", "--val-size", "--size", "--embedding-dim", "--input-size",
-    "--warmup-epochs", "--batch-size",
+    "--warmup-epochs", "--batch-size", "--cpus-per-trial", "--workers",
 }  # fmt: skip
 WORK_TEXTS = ["0", "-1", "1", "2", "3", "nan", "inf", "1.5", "abc", "", "-99999999999999999999", "1e999", "0x2"]
 # Zoo models a case may switch to (the ImageNet ones take longer per case than a bounded run allows).
@@ -112,6 +112,6 @@ def flag_texts(flag: str) -> st.SearchStrategy[str]:
     """Texts for ``flag``: hostile and valid ones, bounded for the work-size flags."""
     if flag in WORK_FLAGS:
         return st.sampled_from(WORK_TEXTS)
-    if flag == "--model":
+    if flag in ("--model", "--models"):
         return st.sampled_from(FAST_MODELS + ["", "💥", "None"])
     return st.one_of(st.sampled_from(FLAG_TEXTS), st.text(max_size=8), st.integers(-(10**25), 10**25).map(str))

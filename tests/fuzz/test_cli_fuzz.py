@@ -34,6 +34,11 @@ BASES = {
         "--agent", "uniform", "--episodes", "1", "--dataset", "synthetic", "--no-pretrained", "--val-size", "16",
         "--device", "cpu", "--no-progress", "--out", "{tmp}/run",
     ],
+    # One trial on an embedded Ray (or a one-line error where Ray is not installed).
+    "sweep": [
+        "--agents", "uniform", "--episodes", "1", "--dataset", "synthetic", "--no-pretrained", "--val-size", "16",
+        "--rescore-top", "0", "--no-progress", "--out", "{tmp}/sweep",
+    ],
     "evaluate": ["--model", "resnet20", "--size", "8", "--device", "cpu"],
     "graph": ["--model", "resnet20", "--epochs", "1", "--no-cache"],
     "finetune": [
