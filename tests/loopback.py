@@ -12,6 +12,7 @@ import io
 import pickle
 import tarfile
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -66,6 +67,16 @@ class MirrorServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def wait_served(self, count: int, timeout: float = 10.0) -> list[str]:
+        """``served`` once it lists ``count`` paths, or as it is after ``timeout`` seconds.
+
+        The handler thread logs a path just after its last write, and the client can have read the
+        whole body and moved on before that line runs (it did on a loaded 2-core box)."""
+        deadline = time.monotonic() + timeout
+        while len(self.served) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return list(self.served)
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -54,7 +54,7 @@ def test_download_fetches_what_is_missing_then_nothing(agmc, mirror, capsys) -> 
     assert _json(capsys)["downloaded"] == [str(mirror.cache / "cifar10" / s) for s in ("train.npz", "test.npz")]
     assert agmc("data", "--download", "cifar10", "--verify", "--json") == 0
     result = _json(capsys)
-    assert result["downloaded"] == [] and len(mirror.server.served) == 1
+    assert result["downloaded"] == [] and len(mirror.server.wait_served(1)) == 1
     cifar = [f for f in result["files"] if f["name"] == "cifar10"]
     assert all(f["verified"] and f["origin"] == "cache" for f in cifar)
 
@@ -122,7 +122,7 @@ def test_offline_evaluate_without_data_fails_fast_naming_the_ways_out(agmc, isol
 def test_first_evaluate_downloads_through_the_mirror_and_a_second_downloads_nothing(agmc, mirror, capsys) -> None:
     argv = ["evaluate", "--model", "resnet20", "--split", "test", "--size", "100", "--json"]
     assert agmc(*argv) == 0
-    assert sorted(mirror.server.served) == sorted([mirror.url_path("resnet20"), mirror.url_path("cifar10")])
+    assert sorted(mirror.server.wait_served(2)) == sorted([mirror.url_path("resnet20"), mirror.url_path("cifar10")])
     first = _json(capsys)
     requests = len(mirror.server.requests)
     from agmc_env.data.splits import _cached_cifar10
@@ -154,7 +154,7 @@ def test_first_search_downloads_and_a_second_downloads_nothing(mirror, tmp_path:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
         if run == "first":
-            assert sorted(mirror.server.served) == sorted([mirror.url_path("resnet20"), mirror.url_path("cifar10")])
+            assert sorted(mirror.server.wait_served(2)) == sorted([mirror.url_path("resnet20"), mirror.url_path("cifar10")])
             assert "downloading" in done.stderr
             requests = len(mirror.server.requests)
         else:

@@ -188,7 +188,7 @@ def test_weights_download_once_with_the_real_checksum(mirror) -> None:
     assert path == mirror.cache / WEIGHTS
     assert hashlib.sha256(path.read_bytes()).hexdigest() == SOURCES["resnet20"].sha256
     assert verify(path, SOURCES["resnet20"].files[0]) is None
-    assert mirror.server.served == [mirror.url_path("resnet20")]
+    assert mirror.server.wait_served(1) == [mirror.url_path("resnet20")]
     requests = len(mirror.server.requests)
     assert locate(WEIGHTS) == path and len(mirror.server.requests) == requests  # found in the cache now
     assert _files_under(mirror.cache) == [path]
@@ -239,7 +239,7 @@ def test_cifar10_downloads_once_and_converts_to_the_project_arrays(mirror) -> No
     train = load_cifar10("train")
     assert np.array_equal(train.images.permute(0, 2, 3, 1).numpy(), mirror.fake.train[0])
     assert np.array_equal(train.labels.numpy(), mirror.fake.train[1])  # class-sorted, as train.npz
-    assert mirror.server.served == [mirror.url_path("cifar10")]
+    assert mirror.server.wait_served(1) == [mirror.url_path("cifar10")]
     requests = len(mirror.server.requests)
     test = load_cifar10("test")  # converted together with train: no second download
     assert np.array_equal(test.labels.numpy(), mirror.fake.test[1])
