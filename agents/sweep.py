@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
-import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.tables import markdown_table, mean_std
 from agmc_env.atomic import atomic_write_json, atomic_write_text
 from agmc_env.checks import PRESERVE, SEED, ListOf, OneOf
 from agmc_env.errors import ConfigError, CorruptFileError, MissingFileError
@@ -204,23 +203,13 @@ def trial_row(trial: Trial, out: str | Path, status: str, error: str | None = No
     return row
 
 
-def _mean_std(values: list[Any], scale: float = 1.0, digits: int = 2) -> str:
-    finite = [float(v) * scale for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-    if not finite:
-        return "–"
-    mean = statistics.fmean(finite)
-    return f"{mean:.{digits}f}" if len(finite) == 1 else f"{mean:.{digits}f} ± {statistics.stdev(finite):.{digits}f}"
-
-
-def _markdown(headers: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return "\n".join(lines + ["| " + " | ".join("–" if v is None else str(v) for v in row) + " |" for row in rows])
-
-
 def markdown_report(rows: list[dict[str, Any]]) -> str:
     """The per-trial table, then mean ± std over seeds per model, agent and budget."""
     def number(value: Any, scale: float = 1.0, digits: int = 2) -> str | None:
         return None if value is None else f"{value * scale:.{digits}f}"
+
+    def spread(values: list[Any], scale: float = 1.0, digits: int = 2) -> str:
+        return mean_std([v * scale for v in values if v is not None], digits)
 
     per_trial = [
         [r["model"], r["method"], f"{r['preserve']:g}", r["seed"], r["status"], r["episodes"], number(r["best_reward"], 1, 4),
@@ -228,7 +217,8 @@ def markdown_report(rows: list[dict[str, Any]]) -> str:
          number(r["kept_params"], 100, 1), number(r["search_s"], 1, 1)]
         for r in rows
     ]  # fmt: skip
-    text = _markdown(
+    per_trial = [["–" if value is None else value for value in row] for row in per_trial]  # a failed trial's gaps
+    text = markdown_table(
         ["model", "method", "preserve", "seed", "status", "episodes", "best reward", "search acc %", "report acc %",
          "report acc % (FT)", "kept FLOPs %", "kept params %", "search s"], per_trial,
     )  # fmt: skip
@@ -236,12 +226,12 @@ def markdown_report(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         groups.setdefault((r["model"], r["method"], r["preserve"]), []).append(r)
     summary = [
-        [model, method, f"{preserve:g}", len(group), _mean_std([r["search_acc"] for r in group]),
-         _mean_std([r["report_acc"] for r in group]), _mean_std([r["report_acc_ft"] for r in group]),
-         _mean_std([r["kept_flops"] for r in group], 100, 1)]
+        [model, method, f"{preserve:g}", len(group), spread([r["search_acc"] for r in group]),
+         spread([r["report_acc"] for r in group]), spread([r["report_acc_ft"] for r in group]),
+         spread([r["kept_flops"] for r in group], 100, 1)]
         for (model, method, preserve), group in groups.items()
     ]  # fmt: skip
-    text += "\n\nmean ± std over seeds:\n\n" + _markdown(
+    text += "\n\nmean ± std over seeds:\n\n" + markdown_table(
         ["model", "method", "preserve", "trials", "search acc %", "report acc %", "report acc % (FT)", "kept FLOPs %"], summary
     )
     return text + "\n"

@@ -1,5 +1,6 @@
-"""The masked-model reference for channel pruning: the unpruned model with the removed channels
-zeroed where each consumer reads them must compute what the physically pruned model computes."""
+"""The masked-model check for channel pruning: the unpruned model with the removed channels zeroed
+where each consumer reads them (``agmc_env.pruning.verify.masked_output``) must compute what the
+physically pruned model computes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import torch
 from torch import nn
 
 from agmc_env.pruning import PrunableUnit, find_units, prune_model, pruned_indices
+from agmc_env.pruning.verify import masked_output
 
 
 def randomise_batchnorm(model: nn.Module) -> nn.Module:
@@ -21,32 +23,6 @@ def randomise_batchnorm(model: nn.Module) -> nn.Module:
             module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
             module.bias.data.copy_(torch.randn(n, generator=generator) * 0.1)
     return model.eval()
-
-
-def masked_outputs(
-    model: nn.Module, units: list[PrunableUnit], removed: list[list[int]], x: torch.Tensor
-) -> torch.Tensor:
-    """The unpruned model with the removed channels zeroed where each consumer reads them."""
-    modules = dict(model.named_modules())
-    handles = []
-    for unit, roots in zip(units, removed):
-        for item in unit.items:
-            if item.kind != "in" or not roots:
-                continue
-            idxs = [i for i, r in zip(item.idxs, item.root_idxs) if r in set(roots)]
-
-            def zero_inputs(_module: nn.Module, inputs: tuple, idxs: list[int] = idxs) -> tuple:
-                out = inputs[0].clone()
-                out[:, idxs] = 0  # channel dim of a conv input, feature dim of a linear one
-                return (out,)
-
-            handles.append(modules[item.module_name].register_forward_pre_hook(zero_inputs))
-    try:
-        with torch.no_grad():
-            return model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def check_masked_equivalence(
@@ -63,6 +39,6 @@ def check_masked_equivalence(
     pruned = prune_model(model, units, ratios, importance)
     x = torch.randn(4, *input_size, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        got = pruned(x)
-    torch.testing.assert_close(got, masked_outputs(model, units, removed, x), rtol=1e-4, atol=1e-4)
+        got, expected = pruned(x), masked_output(model, units, removed, x)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
     return units, pruned
