@@ -12,7 +12,7 @@ way from the lowest first-episode reward of all runs to the best reward any run 
 that never reaches a level counts as not reached (shown as ``n/k reached``). The uniform
 (handcrafted) policy's reward is drawn for reference.
 
-Runs live in ``<out-dir>/<model>/<method>/seed<seed>/`` (``agents.benchmarking``), by default under
+Runs live in ``<out-dir>/<model>/<method>/seed<seed>/`` (``harness.methods``), by default under
 ``runs/benchmarks`` like ``benchmarks/compare.py``'s: with ``--reuse`` and the same settings, its
 ``amc``/``agmc_ddpg`` runs are read back (or resumed to ``--episodes``) instead of searched again.
 """

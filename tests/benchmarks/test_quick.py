@@ -43,8 +43,8 @@ def test_zoo_coverage(tmp_path: Path) -> None:
 def test_compare(tmp_path: Path) -> None:
     stdout = _run(
         "compare.py", "--models", "resnet20", "--seeds", "0", "--episodes", "2", *TINY_SEARCH,
-        "--report-size", "200", "--finetune-epochs", "1", "--finetune-size", "64", "--speed-images", "100",
-        "--out-dir", "cmp", cwd=tmp_path,
+        "--report-size", "200", "--test-size", "200", "--finetune-epochs", "1", "--finetune-size", "64",
+        "--speed-images", "100", "--out-dir", "cmp", cwd=tmp_path,
     )
     assert "### resnet20" in stdout
     rows = list(csv.DictReader(open(tmp_path / "cmp" / "compare.csv")))
@@ -53,6 +53,10 @@ def test_compare(tmp_path: Path) -> None:
         assert 0.45 <= float(row["kept_flops"]) <= 0.5 or row["method"] == "unpruned"
         assert float(row["report_acc_ft"] or 0) >= 0
     assert (tmp_path / "cmp" / "resnet20" / "agmc_ddpg" / "seed0" / "episodes.jsonl").exists()
+    # Each fine-tune's scores are kept in its run, so a killed comparison resumes without redoing them.
+    cached = tmp_path / "cmp" / "resnet20" / "agmc_ddpg" / "seed0" / "finetune_1ep_distill_auto_64.json"
+    assert json.loads(cached.read_text())["report_acc_ft"] == float(
+        next(r for r in rows if r["method"] == "agmc_ddpg")["report_acc_ft"])
 
 
 @pytest.mark.slow
