@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from agmc_env.atomic import atomic_write, atomic_write_text
 from agmc_env.errors import ConfigError, CorruptFileError, MissingFileError, reason
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning.channel import prune_to_kept
@@ -67,8 +68,11 @@ def save_pruned(path_dir: str | os.PathLike, model: nn.Module, spec_json: Mappin
         raise ConfigError(f"spec_json lacks {missing}; build it with pruning_spec()")
     path = Path(path_dir)
     path.mkdir(parents=True, exist_ok=True)
-    (path / SPEC_FILE).write_text(json.dumps(dict(spec_json), indent=2) + "\n")
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path / WEIGHTS_FILE)
+    # Each file is swapped in whole, weights first: a kill leaves the old model or the new one
+    # readable, never a truncated file (the spec is what marks the folder as a finished save).
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_write(path / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
+    atomic_write_text(path / SPEC_FILE, json.dumps(dict(spec_json), indent=2) + "\n")
     return path
 
 

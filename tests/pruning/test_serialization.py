@@ -36,3 +36,22 @@ def test_bad_specs_and_missing_files(tmp_path: Path) -> None:
         save_pruned(tmp_path, model, {"model": "resnet20"})
     with pytest.raises(FileNotFoundError, match="save_pruned"):
         load_pruned(tmp_path / "nothing")
+
+
+def test_a_save_killed_midway_leaves_the_previous_model_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = get_model("resnet20", pretrained=False)
+    units = find_units(model, (3, 32, 32))
+    spec = pruning_spec("resnet20", units, [u.channels for u in units])
+    save_pruned(tmp_path, model, spec)
+    before = {name: (tmp_path / name).read_bytes() for name in ("pruned.json", "weights.pt")}
+
+    def dies_halfway(obj: object, path: Path) -> None:
+        Path(path).write_bytes(b"PK\x03\x04 half a file")
+        raise KeyboardInterrupt  # what a kill between the first and last byte looks like to the writer
+
+    monkeypatch.setattr(torch, "save", dies_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        save_pruned(tmp_path, get_model("resnet20", pretrained=False), spec)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pruned.json", "weights.pt"]  # no temporary left
+    load_pruned(tmp_path)
