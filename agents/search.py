@@ -24,7 +24,7 @@ What a search writes into its directory ``DIR``:
 A search killed at any moment (even ``kill -9``) continues with ``resume=True`` from its last
 completed episode: the log is cut back to the checkpoint (a line torn by the kill is dropped), so no
 episode is lost or logged twice. While a search runs it holds ``search.lock`` in ``DIR``
-(:mod:`agents.folder_lock`): a second search on the same directory refuses to start.
+(:mod:`agmc_env.folder_lock`): a second search on the same directory refuses to start.
 A finished search that is resumed with nothing left to run reuses its ``rescore.json``.
 
 Example:
@@ -54,7 +54,7 @@ from agents.best_model import BestModel
 from agents.checkpoint import Checkpoint, capture_rng, restore_rng
 from agents.drivers import ProtocolDriver, SB3Driver
 from agents.episode_log import EpisodeLog
-from agents.folder_lock import FolderLock
+from agmc_env.folder_lock import FolderLock
 from agents.latency_summary import LATENCY_PLOT, add_latency_summary
 from agents.plots import plot_episodes, plot_policy
 from agents.presets import SEARCH_DEFAULTS

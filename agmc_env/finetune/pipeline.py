@@ -30,6 +30,7 @@ from agmc_env.evaluate import Evaluator, resolve_device
 from agmc_env.finetune.config import FinetuneConfig
 from agmc_env.finetune.engine import EpochRecord, finetune
 from agmc_env.finetune.plot import plot_curve
+from agmc_env.folder_lock import FolderLock
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning import load_pruned, save_pruned
 from agmc_env.tuning import resolve_precision
@@ -147,6 +148,7 @@ def finetune_pruned(
         ConfigError: a bad split or setting, ``distill=True`` without a teacher, or resuming a
             checkpoint made with other settings.
         MissingFileError, CorruptFileError: ``pruned`` is not a readable pruned model.
+        FolderInUseError: another fine-tune is writing to ``out`` (``out/finetune.lock``).
     """
     if split not in TRAIN_SPLITS:
         raise ConfigError.for_option("split", f"must be one of {TRAIN_SPLITS}, got {split!r}")
@@ -165,46 +167,48 @@ def finetune_pruned(
             name, dataset, data_dir, split_seed, size, image_size=zoo.input_size[-1], image_folder=env.get("image_folder")
         )
 
-    train = split_of(split, train_size)
-    # Scored in fp32 whatever the training's precision: the reported accuracies are exact.
-    report = Evaluator(split_of("report", report_size), zoo.mean, zoo.std, device_, "fp32")
-    test = Evaluator(split_of("test", test_size), zoo.mean, zoo.std, device_, "fp32")
-    report_before, test_before = report.accuracy(model), test.accuracy(model)
-
     path = Path(out) if out is not None else default_output(pruned)
     path.mkdir(parents=True, exist_ok=True)
-    record = {
-        "model": spec["model"], "pruned_from": str(pruned), "teacher": teacher_text, "config": config.to_dict(),
-        "peak_lr": config.peak_lr, "device": str(device_),
-        # What precision="auto" became on this machine (config.precision keeps what was asked).
-        "training_precision": resolve_precision(config.precision, device_),
-        "train": {"dataset": dataset, "split": split, "images": len(train)},
-        "report": {"split": "report", "images": len(report), "accuracy_before": report_before},
-        "test": {"split": "test", "images": len(test), "accuracy_before": test_before},
-        "curve_accuracy": "report split",
-    }  # fmt: skip
+    # One fine-tune per folder: a second one would interleave checkpoints and overwrite the model.
+    with FolderLock(path, job="finetune"):
+        train = split_of(split, train_size)
+        # Scored in fp32 whatever the training's precision: the reported accuracies are exact.
+        report = Evaluator(split_of("report", report_size), zoo.mean, zoo.std, device_, "fp32")
+        test = Evaluator(split_of("test", test_size), zoo.mean, zoo.std, device_, "fp32")
+        report_before, test_before = report.accuracy(model), test.accuracy(model)
+        record = {
+            "model": spec["model"], "pruned_from": str(pruned), "teacher": teacher_text, "config": config.to_dict(),
+            "peak_lr": config.peak_lr, "device": str(device_),
+            # What precision="auto" became on this machine (config.precision keeps what was asked).
+            "training_precision": resolve_precision(config.precision, device_),
+            "train": {"dataset": dataset, "split": split, "images": len(train)},
+            "report": {"split": "report", "images": len(report), "accuracy_before": report_before},
+            "test": {"split": "test", "images": len(test), "accuracy_before": test_before},
+            "curve_accuracy": "report split",
+        }  # fmt: skip
 
-    def write_progress(history: list[EpochRecord]) -> None:
-        atomic_write_json(path / RECORD_FILE, {**record, "complete": False, "curve": [asdict(r) for r in history]})
-        label = f"report split, {len(report):,} images"
-        plot_curve(history, report_before, path / PLOT_FILE, label=label, title=f"fine-tuning pruned {spec['model']}")
+        def write_progress(history: list[EpochRecord]) -> None:
+            atomic_write_json(path / RECORD_FILE, {**record, "complete": False, "curve": [asdict(r) for r in history]})
+            label = f"report split, {len(report):,} images"
+            title = f"fine-tuning pruned {spec['model']}"
+            plot_curve(history, report_before, path / PLOT_FILE, label=label, title=title)
 
-    history = finetune(
-        model, train, zoo.mean, zoo.std, device_, config, teacher=teacher, evaluate=report.accuracy,
-        checkpoint_dir=path / CHECKPOINT_DIR, resume=resume, on_epoch=write_progress, progress=progress,
-    )  # fmt: skip
-    write_progress(history)  # also when a resumed run had nothing left to do
-    test_after = test.accuracy(model)
-    final = history[-1]
-    record["report"]["accuracy"], record["test"]["accuracy"] = final.accuracy, test_after
-    seconds = sum(r.seconds for r in history)
-    curve = [asdict(r) for r in history]
-    atomic_write_json(path / RECORD_FILE, {**record, "complete": True, "seconds": seconds, "curve": curve})
-    summary = {"epochs": config.epochs, "teacher": teacher_text, "split": split, "images": len(train),
-               "report_accuracy": final.accuracy, "test_accuracy": test_after}  # fmt: skip
-    save_pruned(path, model.cpu().to(memory_format=torch.contiguous_format), {**spec, "finetune": summary})
-    cost = count_cost(model, tuple(spec["input_size"]))
-    return FinetuneResult(
-        spec["model"], teacher_text, report_before, final.accuracy, len(report), test_before, test_after, len(test),
-        split, len(train), final.loss, cost.flops, cost.params, seconds, path, history,
-    )  # fmt: skip
+        history = finetune(
+            model, train, zoo.mean, zoo.std, device_, config, teacher=teacher, evaluate=report.accuracy,
+            checkpoint_dir=path / CHECKPOINT_DIR, resume=resume, on_epoch=write_progress, progress=progress,
+        )  # fmt: skip
+        write_progress(history)  # also when a resumed run had nothing left to do
+        test_after = test.accuracy(model)
+        final = history[-1]
+        record["report"]["accuracy"], record["test"]["accuracy"] = final.accuracy, test_after
+        seconds = sum(r.seconds for r in history)
+        curve = [asdict(r) for r in history]
+        atomic_write_json(path / RECORD_FILE, {**record, "complete": True, "seconds": seconds, "curve": curve})
+        summary = {"epochs": config.epochs, "teacher": teacher_text, "split": split, "images": len(train),
+                   "report_accuracy": final.accuracy, "test_accuracy": test_after}  # fmt: skip
+        save_pruned(path, model.cpu().to(memory_format=torch.contiguous_format), {**spec, "finetune": summary})
+        cost = count_cost(model, tuple(spec["input_size"]))
+        return FinetuneResult(
+            spec["model"], teacher_text, report_before, final.accuracy, len(report), test_before, test_after, len(test),
+            split, len(train), final.loss, cost.flops, cost.params, seconds, path, history,
+        )  # fmt: skip

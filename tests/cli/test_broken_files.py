@@ -183,7 +183,7 @@ def test_a_corrupt_cifar_file_fails_naming_the_file(agmc, tmp_path: Path, capsys
 # A second process that takes a search folder's lock, says so, and holds it until killed.
 _HOLDER = """
 import sys, time
-from agents.folder_lock import FolderLock
+from agmc_env.folder_lock import FolderLock
 lock = FolderLock(sys.argv[1])
 lock.acquire()
 print("locked", flush=True)

@@ -9,10 +9,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agmc_env.errors import ConfigError
+from agmc_env.errors import ConfigError, FolderInUseError
 from agmc_env.evaluate import Evaluator
 from agmc_env.finetune import FinetuneConfig, finetune_pruned
 from agmc_env.finetune.pipeline import CHECKPOINT_DIR, PLOT_FILE, RECORD_FILE
+from agmc_env.folder_lock import FolderLock
 from agmc_env.data import load_split
 from agmc_env.models import get_spec
 from agmc_env.pruning import load_pruned
@@ -69,6 +70,17 @@ def test_bad_requests_raise_config_errors(synthetic_best: Path, tmp_path: Path) 
         finetune_pruned(synthetic_best, split="test")
     with pytest.raises(ConfigError, match="^distill is on but there is no teacher"):
         finetune_pruned(synthetic_best, tmp_path / "x", FinetuneConfig(epochs=1), distill=True, **SIZES)
+
+
+def test_a_second_finetune_into_a_busy_folder_refuses_and_touches_nothing(synthetic_best: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tuned"
+    out.mkdir()
+    with FolderLock(out, job="finetune"):  # what a running `agmc finetune --out tuned` holds
+        with pytest.raises(FolderInUseError, match=f"{out} is in use by another finetune .*finetune.lock"):
+            finetune_pruned(synthetic_best, out, FinetuneConfig(epochs=1, batch_size=64), **SIZES)
+        assert sorted(p.name for p in out.iterdir()) == ["finetune.lock"]
+    result = finetune_pruned(synthetic_best, out, FinetuneConfig(epochs=1, batch_size=64), **SIZES)
+    assert result.model_path == out and not (out / "finetune.lock").exists()
 
 
 @pytest.mark.data

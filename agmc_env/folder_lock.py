@@ -1,8 +1,9 @@
-"""One writer per search directory: ``DIR/search.lock``, held with ``flock`` while a search runs.
+"""One writer per output folder: ``DIR/search.lock`` while a search runs, ``DIR/finetune.lock``
+while a fine-tune runs, held with ``flock``.
 
 The operating system releases a ``flock`` when its process ends, however it ends (``kill -9``
-included), so a crashed search never leaves the folder locked: the next one finds the stale file
-unlocked and takes it. A search that ends normally also deletes the file.
+included), so a crashed job never leaves the folder locked: the next one finds the stale file
+unlocked and takes it. A job that ends normally also deletes the file.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from agmc_env.errors import FolderInUseError
 
-LOCK_FILE = "search.lock"
+LOCK_FILE = "search.lock"  # the search's; a fine-tune names its own
 
 
 class FolderLock:
@@ -21,13 +22,15 @@ class FolderLock:
 
     Args:
         directory: the folder to lock (it must exist); the lock file goes inside it.
+        job: what holds the lock, for the lock file's name (``<job>.lock``) and the error message.
 
     Raises:
         FolderInUseError: another process holds the lock (names the lock file and that process).
     """
 
-    def __init__(self, directory: str | os.PathLike) -> None:
-        self.path = Path(directory) / LOCK_FILE
+    def __init__(self, directory: str | os.PathLike, job: str = "search") -> None:
+        self.path = Path(directory) / f"{job}.lock"
+        self.job = job
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -39,7 +42,7 @@ class FolderLock:
                 holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
                 os.close(fd)
                 raise FolderInUseError(
-                    f"{self.path.parent} is in use by another search (process {holder} holds {self.path}); "
+                    f"{self.path.parent} is in use by another {self.job} (process {holder} holds {self.path}); "
                     "wait for it to finish, or choose another --out",
                     path=self.path,
                 ) from None
@@ -53,7 +56,7 @@ class FolderLock:
                 break
             os.close(fd)
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())  # for the message another search shows
+        os.write(fd, f"{os.getpid()}\n".encode())  # for the message another job shows
         self._fd = fd
 
     def release(self) -> None:
