@@ -1,6 +1,6 @@
-"""The masked-model check for channel pruning: the unpruned model with the removed channels zeroed
-where each consumer reads them (``agmc_env.pruning.verify.masked_output``) must compute what the
-physically pruned model computes."""
+"""The checks a pruned architecture must pass: the masked-model check (the unpruned model with the
+removed channels zeroed where each consumer reads them, ``agmc_env.pruning.verify.masked_output``,
+must compute what the physically pruned model computes) and the exact cost model."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from agmc_env.pruning import PrunableUnit, find_units, prune_model, pruned_indices
+from agmc_env.cost import count_cost
+from agmc_env.pruning import CostModel, PrunableUnit, find_units, prune_model, pruned_indices
 from agmc_env.pruning.verify import masked_output
 
 
@@ -42,3 +43,17 @@ def check_masked_equivalence(
         got, expected = pruned(x), masked_output(model, units, removed, x)
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
     return units, pruned
+
+
+def check_cost_model_exact(model: nn.Module, units: list[PrunableUnit], input_size: tuple) -> CostModel:
+    """Assert the cost model's prediction equals the counted cost of the physically pruned model, at
+    seeded random ratios, without and with channel rounding. Returns the cost model (rounding off)."""
+    cost_model = CostModel(model, units, input_size)
+    rng = np.random.default_rng(0)
+    for round_to in (None, 8):
+        cost_model.round_to = round_to
+        ratios = rng.uniform(0.0, 0.95, len(units)).tolist()
+        pruned = prune_model(model, units, ratios, round_to=round_to)
+        assert cost_model.cost(ratios) == count_cost(pruned, input_size)
+    cost_model.round_to = None
+    return cost_model

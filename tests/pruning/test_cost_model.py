@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 
 from agmc_env.cost import count_cost
 from agmc_env.models import get_model
-from agmc_env.pruning import CostModel, find_units, prune_model
+from agmc_env.pruning import CostModel, find_units
+from tests.pruning.masking import check_cost_model_exact
 
 CASES = [
     ("resnet20", (3, 32, 32), "inner"),
@@ -22,15 +22,8 @@ CASES = [
 @pytest.mark.parametrize(("name", "input_size", "unit_set"), CASES)
 def test_cost_model_equals_counted_cost_of_pruned_model(name: str, input_size: tuple, unit_set: str) -> None:
     model = get_model(name, pretrained=False)
-    units = find_units(model, input_size, unit_set)
-    cost_model = CostModel(model, units, input_size)
+    cost_model = check_cost_model_exact(model, find_units(model, input_size, unit_set), input_size)
     assert cost_model.base == count_cost(model, input_size)
-    rng = np.random.default_rng(0)
-    for round_to in (None, 8):
-        cost_model.round_to = round_to
-        ratios = rng.uniform(0.0, 0.95, len(units)).tolist()
-        pruned = prune_model(model, units, ratios, round_to=round_to)
-        assert cost_model.cost(ratios) == count_cost(pruned, input_size)
 
 
 def test_zero_ratios_cost_the_base() -> None:

@@ -14,7 +14,7 @@ from agmc_env.errors import UnsupportedModelError
 from agmc_env.models import get_model
 from agmc_env.pruning import BudgetWall, CostModel, find_units, make_pruning_method, prune_model, search_units
 from agmc_env.pruning import tp_adapter, tp_guards
-from tests.pruning.masking import check_masked_equivalence, randomise_batchnorm
+from tests.pruning.masking import check_cost_model_exact, check_masked_equivalence, randomise_batchnorm
 
 SIZE = (3, 64, 64)
 
@@ -63,15 +63,7 @@ def test_regnet_and_shufflenet_outputs_equal_the_masked_model(name: str) -> None
 @pytest.mark.parametrize("name", ["tv_resnext50_32x4d", "tv_regnet_y_400mf", "tv_regnet_x_400mf", "tv_shufflenet_v2_x0_5"])
 def test_cost_model_is_exact_and_half_the_flops_is_reachable_with_default_units(name: str) -> None:
     model = _model(name)
-    units = find_units(model, SIZE)
-    cost_model = CostModel(model, units, SIZE)
-    rng = np.random.default_rng(0)
-    for round_to in (None, 8):
-        cost_model.round_to = round_to
-        ratios = rng.uniform(0.0, 0.95, len(units)).tolist()
-        pruned = prune_model(model, units, ratios, round_to=round_to)
-        assert cost_model.cost(ratios) == count_cost(pruned, SIZE)
-    cost_model.round_to = None
+    cost_model = check_cost_model_exact(model, find_units(model, SIZE), SIZE)
     BudgetWall(cost_model, preserve=0.5)  # raises if 50 % of the FLOPs were out of reach
 
 
