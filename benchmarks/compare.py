@@ -7,7 +7,8 @@ For each model and seed, every method runs through the project's search runner
 (``agents.search.run_search``, one directory per run under ``--out-dir``) with the same episode
 budget and the same env options (CIFAR-10, ``target="flops"``, ``preserve=0.5``, reward
 ``"accuracy"`` on ``--val-size`` images of the search split, BN statistics re-estimated after pruning
-unless ``--no-bn-recalibration``):
+unless ``--no-bn-recalibration``, unused budget given back as ``agmc search`` does unless
+``--fill-budget none``):
 
 ==============  ===========================================================================
 method          agent of ``agents.registry``
@@ -48,6 +49,7 @@ from agmc_env.finetune import FinetuneConfig, finetune
 from harness.reporting import markdown_table, mean_std, write_csv, write_json
 from agmc_env.atomic import atomic_write_json
 from agmc_env.data import load_split
+from agmc_env.envs.config import FILL_MODES, PRESETS
 from agmc_env.evaluate import Evaluator, resolve_device
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning import load_pruned
@@ -74,6 +76,10 @@ parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 parser.add_argument("--episodes", type=int, default=100, help="episode budget of every searcher")
 parser.add_argument("--warmup-episodes", type=int, default=20, help="random warm-up episodes of DDPG/TD3")
 parser.add_argument("--preserve", type=float, default=0.5, help="fraction of FLOPs to keep")
+parser.add_argument(
+    "--fill-budget", default=PRESETS["agmc-search"]["fill_budget"], choices=FILL_MODES,
+    help="unused budget after the last unit (env option fill_budget; default: agmc search's, give_back)",
+)
 parser.add_argument("--val-size", type=int, default=1000, help="search-split images scored for the reward")
 parser.add_argument(
     "--bn-recalibration", action=argparse.BooleanOptionalAction, default=True,
@@ -117,7 +123,7 @@ out_dir = Path(args.out_dir)
 device = resolve_device(args.device)
 env_options = {
     "dataset": "cifar10", "target": "flops", "preserve": args.preserve, "val_size": args.val_size,
-    "bn_recalibration": args.bn_recalibration, "device": args.device,
+    "bn_recalibration": args.bn_recalibration, "device": args.device, "fill_budget": args.fill_budget,
 }
 cpu = torch.device("cpu")
 
@@ -188,7 +194,8 @@ for model_name in args.models:
 
 print(f"\nmachine: {machine_summary()}")
 print(f"budget: {args.episodes} episodes per searcher (DDPG/TD3: {args.warmup_episodes} warm-up), "
-      f"reward on {args.val_size} search images, BN re-calibration {'on' if args.bn_recalibration else 'off'}, report split {args.report_size or 5000} images, "
+      f"reward on {args.val_size} search images, BN re-calibration {'on' if args.bn_recalibration else 'off'}, "
+      f"fill_budget {args.fill_budget}, report split {args.report_size or 5000} images, "
       f"fine-tune {args.finetune_epochs} epoch(s) on {args.finetune_size or 'all'} training images "
       f"({'distilling the unpruned model' if args.distill else 'labels only'}), "
       f"seeds {args.seeds}, device {device}\n")
