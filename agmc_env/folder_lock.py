@@ -14,8 +14,6 @@ from pathlib import Path
 
 from agmc_env.errors import FolderInUseError
 
-LOCK_FILE = "search.lock"  # the search's; a fine-tune names its own
-
 
 class FolderLock:
     """An exclusive, non-blocking lock on ``directory`` for the life of a ``with`` block.

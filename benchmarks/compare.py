@@ -44,12 +44,11 @@ from pathlib import Path
 import torch
 
 from agents.presets import SEARCH_DEFAULTS
-from harness.methods import METHODS, method_search
+from harness.methods import METHODS, add_fill_budget_argument, benchmark_env_options, method_search
 from agmc_env.finetune import FinetuneConfig, finetune
 from harness.reporting import markdown_table, mean_std, write_csv, write_json
 from agmc_env.atomic import atomic_write_json
 from agmc_env.data import load_split
-from agmc_env.envs.config import FILL_MODES, PRESETS
 from agmc_env.evaluate import Evaluator, resolve_device
 from agmc_env.models import get_model, get_spec
 from agmc_env.pruning import load_pruned
@@ -76,10 +75,7 @@ parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
 parser.add_argument("--episodes", type=int, default=100, help="episode budget of every searcher")
 parser.add_argument("--warmup-episodes", type=int, default=20, help="random warm-up episodes of DDPG/TD3")
 parser.add_argument("--preserve", type=float, default=0.5, help="fraction of FLOPs to keep")
-parser.add_argument(
-    "--fill-budget", default=PRESETS["agmc-search"]["fill_budget"], choices=FILL_MODES,
-    help="unused budget after the last unit (env option fill_budget; default: agmc search's, give_back)",
-)
+add_fill_budget_argument(parser)
 parser.add_argument("--val-size", type=int, default=1000, help="search-split images scored for the reward")
 parser.add_argument(
     "--bn-recalibration", action=argparse.BooleanOptionalAction, default=True,
@@ -121,13 +117,8 @@ if args.quick:
 
 out_dir = Path(args.out_dir)
 device = resolve_device(args.device)
-env_options = {
-    "dataset": "cifar10", "target": "flops", "preserve": args.preserve, "val_size": args.val_size,
-    "bn_recalibration": args.bn_recalibration, "device": args.device, "fill_budget": args.fill_budget,
-}
+env_options = benchmark_env_options(args)
 cpu = torch.device("cpu")
-
-
 
 
 def finetuned_scores(
@@ -160,7 +151,9 @@ for model_name in args.models:
     report = Evaluator(load_split("report", spec.dataset, size=args.report_size), spec.mean, spec.std, device)
     timing = Evaluator(load_split("report", spec.dataset, size=args.speed_images), spec.mean, spec.std, cpu)
     train = load_split("train", spec.dataset, size=args.finetune_size) if args.finetune_epochs else None
-    test = Evaluator(load_split("test", spec.dataset, size=args.test_size), spec.mean, spec.std, device) if args.finetune_epochs else None
+    test = None
+    if args.finetune_epochs:
+        test = Evaluator(load_split("test", spec.dataset, size=args.test_size), spec.mean, spec.std, device)
     baseline = report.accuracy(copy.deepcopy(original))
     baseline_test = test.accuracy(copy.deepcopy(original)) if test is not None else None
     rows.append({"model": model_name, "method": "unpruned", "seed": None, "report_acc": baseline,
@@ -188,6 +181,7 @@ for model_name in args.models:
             row["speedup"] = median(original_s) / median(pruned_s)
             if train is not None:
                 row.update(finetuned_scores(out, pruned, original, spec, train, report, test, seed))
+                row["test_delta_ft"] = row["test_acc_ft"] - baseline_test
             rows.append(row)
             print(f"{model_name} seed {seed} {method}: " + ", ".join(
                 f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)), flush=True)
@@ -207,10 +201,6 @@ for model_name in args.models:
         def cell(key: str, scale: float = 1.0, digits: int = 2) -> str:
             return mean_std([r[key] * scale for r in group if r.get(key) is not None], digits)
 
-        unpruned_test = next(r["test_acc_ft"] for r in rows if r["model"] == model_name and r["method"] == "unpruned")
-        for r in group:
-            if r.get("test_acc_ft") is not None and unpruned_test is not None:
-                r["test_delta_ft"] = r["test_acc_ft"] - unpruned_test
         table.append([method, cell("search_acc"), cell("report_acc"), cell("report_acc_ft"), cell("test_acc_ft"),
                       cell("test_delta_ft") if method != "unpruned" else "",
                       cell("kept_flops", 100, 1), cell("kept_params", 100, 1), cell("speedup")])

@@ -30,8 +30,9 @@ import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 import numpy as np  # noqa: E402
 
 from agents.presets import SEARCH_DEFAULTS  # noqa: E402
-from agmc_env.envs.config import FILL_MODES, PRESETS  # noqa: E402
-from harness.methods import best_so_far, episodes_to_reach, method_search, read_episodes  # noqa: E402
+from harness.methods import (  # noqa: E402
+    add_fill_budget_argument, benchmark_env_options, best_so_far, episodes_to_reach, method_search, read_episodes,
+)
 from harness.reporting import markdown_table, mean_std, write_csv, write_json  # noqa: E402
 from harness.timing import machine_summary  # noqa: E402
 
@@ -45,10 +46,7 @@ parser.add_argument("--warmup-episodes", type=int, default=20)
 parser.add_argument("--preserve", type=float, default=0.5, help="fraction of FLOPs to keep")
 parser.add_argument("--val-size", type=int, default=1000, help="search-split images scored for the reward")
 parser.add_argument("--bn-recalibration", action=argparse.BooleanOptionalAction, default=True)
-parser.add_argument(
-    "--fill-budget", default=PRESETS["agmc-search"]["fill_budget"], choices=FILL_MODES,
-    help="unused budget after the last unit (env option fill_budget; default: agmc search's, give_back)",
-)
+add_fill_budget_argument(parser)
 parser.add_argument("--levels", nargs="+", type=float, default=[0.5, 0.8, 0.9, 0.95])
 # The curves are rewards; the re-score only names the runs' best models (compare.py --reuse reads them).
 parser.add_argument("--rescore-top", type=int, default=SEARCH_DEFAULTS.rescore_top, help="as agmc search's")
@@ -63,10 +61,7 @@ if args.quick:
     args.seeds, args.episodes, args.warmup_episodes, args.val_size, args.rescore_size = args.seeds[:2], 6, 2, 200, 200
 
 out_dir = Path(args.out_dir)
-env_options = {
-    "dataset": "cifar10", "target": "flops", "preserve": args.preserve, "val_size": args.val_size,
-    "bn_recalibration": args.bn_recalibration, "device": args.device, "fill_budget": args.fill_budget,
-}
+env_options = benchmark_env_options(args)
 rescore = {"rescore_top": args.rescore_top, "rescore_size": args.rescore_size}
 _, uniform = method_search(out_dir, args.model, "handcrafted", 0, env_options, 1, reuse=args.reuse, **rescore)
 curves: dict[str, list[list[float]]] = {}

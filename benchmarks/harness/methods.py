@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from typing import Any
 from agents.presets import SEARCH_DEFAULTS
 from agents.registry import agent_options, get_agent_spec
 from agents.search import holds_search, run_search
+from agmc_env.envs.config import FILL_MODES, PRESETS
 
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {  # method -> (agent name, env options it adds)
     "handcrafted": ("handcrafted", {}),
@@ -30,6 +32,22 @@ METHODS: dict[str, tuple[str, dict[str, Any]]] = {  # method -> (agent name, env
     "agmc_ddpg": ("agmc", {}),
     "agmc_td3": ("td3", {"embedding": "gnn"}),
 }
+
+
+def add_fill_budget_argument(parser: argparse.ArgumentParser) -> None:
+    """``--fill-budget``, defaulting to ``agmc search``'s, so benchmarks run what users get."""
+    parser.add_argument(
+        "--fill-budget", default=PRESETS["agmc-search"]["fill_budget"], choices=FILL_MODES,
+        help="unused budget after the last unit (env option fill_budget; default: agmc search's, give_back)",
+    )
+
+
+def benchmark_env_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The env options every method of a benchmark shares (CIFAR-10, a FLOPs budget), from its flags."""
+    return {
+        "dataset": "cifar10", "target": "flops", "preserve": args.preserve, "val_size": args.val_size,
+        "bn_recalibration": args.bn_recalibration, "device": args.device, "fill_budget": args.fill_budget,
+    }  # fmt: skip
 
 
 def run_directory(out_dir: str | os.PathLike, model: str, method: str, seed: int) -> Path:
