@@ -45,6 +45,7 @@ from agmc_env.envs.config import EnvConfig
 from agmc_env.envs.model_compression import ModelCompressionEnv
 from agmc_env.evaluate import Evaluator
 from agmc_env.tuning import CPU_BATCH_SIZES
+from harness.reporting import spearman
 from harness.timing import machine_summary
 
 PARTS = ("episodes", "search", "agreement")
@@ -170,21 +171,6 @@ def run_episode(env: gym.Env, actions: np.ndarray) -> dict:
         *_, terminated, _, info = env.step(np.array([action], dtype=np.float32))
     assert terminated
     return info
-
-
-def spearman(a: list[float], b: list[float]) -> float:
-    """Rank correlation, ties given their mean rank."""
-
-    def ranks(values: list[float]) -> np.ndarray:
-        values = np.asarray(values)
-        order = values.argsort(kind="stable")
-        ranked = np.empty(len(values))
-        ranked[order] = np.arange(len(values))
-        for value in np.unique(values):  # ties share the mean of their ranks
-            ranked[values == value] = ranked[values == value].mean()
-        return ranked
-
-    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
 
 
 def mean_timings(rows: list[dict[str, float]]) -> dict[str, float]:

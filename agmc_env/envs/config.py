@@ -136,6 +136,12 @@ class EnvConfig:
         "without it most ResNets pruned to 50% FLOPs score near chance",
         Boolean(),
     )
+    calibration_size: int = _option(
+        512,
+        "training images (augmented once, as the weights were trained) that bn_recalibration estimates the "
+        "statistics on: fewer is faster, more estimates them better (benchmarks/calibration_size.py)",
+        Integer(2),
+    )
     device: str = _option("auto", "auto picks CUDA when present", Device(DEVICES))
     precision: str = _option(
         "auto", "autocast precision; auto: bf16 where the hardware runs it natively, else fp32",

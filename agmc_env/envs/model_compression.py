@@ -188,7 +188,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `reward`           | `"accuracy"` | a name of `agmc_env.envs.REWARDS` or a callable                  |
     | `val_size`         | `1000`       | images of the search split scored for the reward                 |
     | `split_seed`       | `0`          | seed of the data splits                                          |
-    | `bn_recalibration` | `False`      | re-estimate batch-norm statistics after pruning (512 images)     |
+    | `bn_recalibration` | `False`      | re-estimate batch-norm statistics after pruning                  |
+    | `calibration_size` | `512`        | training images the re-calibration estimates them on (>= 2)      |
     | `device`           | `"auto"`     | `"auto"` (CUDA when present), `"cpu"`, `"cuda[:N]"`              |
     | `precision`        | `"auto"`     | `"auto"` (bf16 where the CPU runs it natively, bf16/fp16 on      |
     |                    |              | CUDA, else fp32), `"fp32"`, `"bf16"`, `"fp16"` (autocast)        |

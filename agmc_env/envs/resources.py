@@ -35,7 +35,6 @@ from agmc_env.paths import cache_dir
 from agmc_env.pruning import PruningMethod, Unit, UnitCostModel, make_pruning_method
 from agmc_env.tuning import CACHE_FILE, TuningCache
 
-CALIBRATION_IMAGES = 512
 _IMPORT_PID = os.getpid()
 _DEFAULT_INPUT_SIZE = {
     "cifar10": (3, 32, 32), "synthetic": (3, 32, 32), "imagenet": (3, 224, 224), "imagefolder": (3, 224, 224),
@@ -214,7 +213,7 @@ def _evaluator(
 @lru_cache(maxsize=4)
 def _calibration(
     dataset: str, image_size: int, data_dir: str | None, split_seed: int, mean: tuple, std: tuple, device: str,
-    image_folder: str | None = None,
+    image_folder: str | None = None, size: int = 512,
 ) -> torch.Tensor:
     def calibration_split(size: int | None) -> torch.Tensor:
         return load_split(
@@ -223,10 +222,12 @@ def _calibration(
         ).images  # fmt: skip
 
     try:
-        images = calibration_split(CALIBRATION_IMAGES)
-    except ConfigError:
-        if dataset != "imagefolder":
+        images = calibration_split(size)
+    except ConfigError as error:
+        if error.option != "size":
             raise
+        if dataset != "imagefolder":
+            raise ConfigError.for_option("calibration_size", error.problem) from None
         images = calibration_split(None)  # a small folder of your own: all it has
     # The shipped weights learned their batch-norm statistics on augmented training images: plain
     # ones shift the statistics and cost the *unpruned* ResNet-56 ~1.4 points; augmented once
@@ -266,7 +267,7 @@ def get_resources(config: EnvConfig) -> Resources:
     )
     calibration = None
     if config.bn_recalibration:
-        calibration = _calibration(*data, bundle.mean, bundle.std, device, bundle.image_folder)
+        calibration = _calibration(*data, bundle.mean, bundle.std, device, bundle.image_folder, config.calibration_size)
     return Resources(bundle, features, evaluator, calibration)
 
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agents.tables import markdown_table, mean_std  # noqa: F401 - re-exported for the scripts
 
 
@@ -45,3 +47,17 @@ def publish(table: str, json_out: str | os.PathLike | None, payload: Mapping[str
     print(table)
     if json_out:
         write_json(json_out, {"machine": machine, **payload})
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman rank correlation of two equally long sequences, ties given their mean rank."""
+
+    def ranks(values: Sequence[float]) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        ranked = np.empty(len(values))
+        ranked[values.argsort(kind="stable")] = np.arange(len(values))
+        for value in np.unique(values):  # ties share the mean of their ranks
+            ranked[values == value] = ranked[values == value].mean()
+        return ranked
+
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])

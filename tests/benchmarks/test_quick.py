@@ -117,3 +117,16 @@ def test_gpu_check_skips_cleanly_without_cuda(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: gpu_check.py would run for minutes")
     assert "no CUDA device here: skipped" in _run("gpu_check.py", cwd=tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_calibration_size(tmp_path: Path) -> None:
+    stdout = _run("calibration_size.py", "--quick", "--threads", "1", "--csv-out", "cal.csv", "--json-out", "cal.json",
+                  cwd=tmp_path)
+    assert "binomial standard error" in stdout
+    rows = list(csv.DictReader(open(tmp_path / "cal.csv")))
+    # The reference first (no difference from itself), then each setting once.
+    assert [(r["precision"], r["images"]) for r in rows][:3] == [("fp32", "512"), ("bf16", "512"), ("fp32", "256")]
+    assert float(rows[0]["max_abs_diff"]) == 0.0 and float(rows[0]["spearman"]) == 1.0
+    assert len(json.loads((tmp_path / "cal.json").read_text())["accuracy"]["fp32:512"]) == 4  # unpruned + 3 policies

@@ -48,6 +48,7 @@ OPTIONS = [
     {"val_size": 20},
     {"split_seed": 3},
     {"bn_recalibration": True},
+    {"bn_recalibration": True, "calibration_size": 16},
     {"device": "cpu"},
     {"precision": "bf16"},
     {"precision": "bf16", "recheck_margin": 0.5},
@@ -131,6 +132,7 @@ BAD_OPTIONS = [
     ({"val_size": 0}, "val_size must be"),
     ({"split_seed": -1}, "split_seed must be"),
     ({"bn_recalibration": "yes"}, "bn_recalibration must be"),
+    ({"calibration_size": 1}, "calibration_size must be an integer >= 2"),
     ({"device": "tpu"}, "device must be one of"),
     ({"precision": "int8"}, "precision must be one of"),
     ({"recheck_margin": -0.1}, "recheck_margin must be a number >= 0 or None"),
@@ -194,6 +196,10 @@ class _TwoInputs(nn.Module):
         ({"model": "resnet20", "input_size": (3, 4096, 4097)}, r"input_size must be None or three integers"),
         ({"model": nn.Sequential(nn.Conv2d(3, 4, 3))}, r"model <Sequential> must return class scores of shape \(N, classes"),
         ({"model": "resnet20", "val_size": 10**9}, r"val_size must be at most \d+ for 32x32 synthetic images"),
+        (
+            {"model": "resnet20", "bn_recalibration": True, "calibration_size": 10**9},
+            r"calibration_size must be at most \d+ for 32x32 synthetic images",
+        ),
     ],
 )
 def test_model_and_input_are_checked_at_construction(options: dict, message: str) -> None:

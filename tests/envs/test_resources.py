@@ -71,3 +71,15 @@ def test_batch_norms_are_recalibrated_at_the_reward_precision(monkeypatch: pytes
         while not terminated:
             *_, terminated, _, _ = env.step(np.array([0.5], dtype=np.float32))
     assert seen == [False, True]
+
+
+def test_calibration_size_sets_the_number_of_calibration_images() -> None:
+    from agmc_env.envs.config import EnvConfig
+    from agmc_env.envs.resources import clear_caches, get_resources
+
+    clear_caches()
+    options = {"model": TinyResidualCNN(), "dataset": "synthetic", "pretrained": False, "val_size": 32, "device": "cpu"}
+    assert get_resources(EnvConfig.create(**options)).calibration_images is None  # bn_recalibration off
+    config = EnvConfig.create(**options, bn_recalibration=True, calibration_size=48)
+    assert tuple(get_resources(config).calibration_images.shape) == (48, 3, 32, 32)
+    clear_caches()
