@@ -1,7 +1,7 @@
 """What ``agmc search`` runs when it is given nothing but ``--out``: one named preset, in one place.
 
-The env part is the env preset :data:`agmc_env.envs.PRESETS` ``["agmc-search"]`` (ResNet-20, 500
-reward images, batch-norm re-calibration); the search part (agent, episodes, warm-up) is here.
+The env part is the env preset :data:`agmc_env.envs.PRESETS` ``["agmc-search"]`` (ResNet-20, 1,000
+reward images, batch-norm re-calibration on 256 images); the search part (agent, episodes, warm-up) is here.
 """
 
 from __future__ import annotations
