@@ -167,7 +167,7 @@ def search_mode() -> None:
             "speedup_measured": round(report["speedup"], 3), "speedup_predicted": round(report["speedup_predicted"], 3),
             "latency_ms": round(report["latency_ms"], 4), "base_ms": round(report["base_latency_ms"], 4),
             "search_accuracy": round(summary.get("search_split_accuracy", summary["best_accuracy"]), 2),
-            "report_accuracy": summary.get("report_accuracy"),
+            "report_accuracy": summary.get("report_split_accuracy"),
         }
         if args.finetune_epochs:
             result = finetune_pruned(out / "best", out / "best-finetuned", FinetuneConfig(epochs=args.finetune_epochs, seed=args.seed),
