@@ -35,7 +35,7 @@ class SearchPreset:
 # at 55-60 % against 51 % for the uniform ratio. AMC itself warmed up for 100 episodes.
 # Five re-scored policies: on 500 reward images, policies a fraction of a point apart were more than
 # a point apart on the report split (issue 11). Five policies on 5,000 images, then the winner on the
-# 15,000 report and test images, cost about what 80 episodes' rewards on 500 images cost, once.
+# 15,000 report and test images, cost about what 40 episodes' rewards on 1,000 images cost, once.
 SEARCH_DEFAULTS = SearchPreset(
     env_preset="agmc-search", agent="agmc", episodes=200, warmup_episodes=20, rescore_top=5
 )

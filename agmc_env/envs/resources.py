@@ -213,11 +213,11 @@ def _evaluator(
 @lru_cache(maxsize=4)
 def _calibration(
     dataset: str, image_size: int, data_dir: str | None, split_seed: int, mean: tuple, std: tuple, device: str,
-    image_folder: str | None = None, size: int = 512,
+    image_folder: str | None, size: int,
 ) -> torch.Tensor:
-    def calibration_split(size: int | None) -> torch.Tensor:
+    def calibration_split(count: int | None) -> torch.Tensor:
         return load_split(
-            "calibration", dataset, data_dir, split_seed=split_seed, size=size, image_size=image_size,
+            "calibration", dataset, data_dir, split_seed=split_seed, size=count, image_size=image_size,
             image_folder=image_folder,
         ).images  # fmt: skip
 
