@@ -58,13 +58,15 @@ settings = [(precision, int(images)) for precision, images in (entry.split(":") 
 if any(images > args.reference for _, images in settings):
     parser.error(f"--settings ask for more images than --reference ({args.reference})")
 
-env = gym.make(
-    "agmc_env:ModelCompression-v0", model=args.model, val_size=100, bn_recalibration=True,
-    calibration_size=args.reference, fill_budget="give_back", device="cpu",
-)  # fmt: skip
+ENV_ID = "agmc_env:ModelCompression-v0"
+shared = {"model": args.model, "val_size": 100, "fill_budget": "give_back", "device": "cpu"}
+# The policies' episodes need no re-calibration (the wall does not depend on the reward): only the
+# second env re-calibrates, once, to hand over its calibration images.
+env = gym.make(ENV_ID, **shared)
 inner = env.unwrapped
+calibrating = gym.make(ENV_ID, **shared, bn_recalibration=True, calibration_size=args.reference).unwrapped
 bundle, episode_evaluator = inner._resources.bundle, inner._resources.evaluator
-calibration = inner._resources.calibration_images  # the first n images of it are setting n's
+calibration = calibrating._resources.calibration_images  # the first n images of it are setting n's
 score_set = load_split("search", bundle.dataset, size=args.score_images)
 scorer = Evaluator(score_set, bundle.mean, bundle.std, device="cpu", precision="fp32", batch_size=500)
 
