@@ -27,6 +27,7 @@ defaults) and reports the report-split accuracy before and after.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import statistics
@@ -64,6 +65,10 @@ parser.add_argument("--agent", default="agmc")
 parser.add_argument("--episodes", type=int, default=300)
 parser.add_argument("--val-size", type=int, default=500)
 parser.add_argument("--dataset", default=None, help="search: data set (default: the model's; synthetic for a dry run)")
+parser.add_argument("--calibration-size", type=int, default=None, help="search: BN re-calibration images (env default)")
+parser.add_argument("--reuse", action="store_true",
+                    help="search: read a finished search's summary from --out-dir instead of searching again "
+                         "(time its policy anew, e.g. on a quiet machine after searches that ran side by side)")
 parser.add_argument("--rescore-top", type=int, default=5)
 parser.add_argument("--rescore-size", type=int, default=None)
 parser.add_argument("--finetune-epochs", type=int, default=0)
@@ -90,8 +95,9 @@ def accuracy_mode() -> None:
     model = get_model(args.model, pretrained=args.pretrained, init_seed=0).eval()
     method = make_pruning_method("channel", model, input_size, unit_set=args.units)
     start = time.perf_counter()
-    latency = load_latency_model(method, f"{args.model}@{input_size[-1]}", args.batch, args.device, args.cache_dir,
-                                 settings, args.points)
+    # Keyed like the env's table (the input size is part of the key): a search at the same batch,
+    # threads and settings reuses the table measured here, so it can be built on a quiet machine first.
+    latency = load_latency_model(method, args.model, args.batch, args.device, args.cache_dir, settings, args.points)
     table_s = time.perf_counter() - start
     query_start = time.perf_counter()
     for _ in range(1000):
@@ -136,6 +142,15 @@ def accuracy_mode() -> None:
                                    "table_seconds": table_s, "query_us": query_us, "rows": rows}, machine_summary())
 
 
+def finished_summary(out: Path) -> dict | None:
+    """The summary of the finished search in ``out`` with ``--episodes`` episodes, else ``None``."""
+    try:
+        summary = json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if summary.get("episodes") == args.episodes else None
+
+
 def search_mode() -> None:
     from agents.registry import agent_options
     from agents.search import run_search
@@ -147,6 +162,8 @@ def search_mode() -> None:
               "bn_recalibration": True, "fill_budget": "give_back", "cache_dir": args.cache_dir}
     if args.dataset:
         common["dataset"] = args.dataset
+    if args.calibration_size is not None:
+        common["calibration_size"] = args.calibration_size
     runs = [("latency", args.preserve)] + [("flops", p) for p in args.flops_preserve]
     model = get_model(args.model, pretrained=args.pretrained, init_seed=0).eval()
     method = make_pruning_method("channel", model, input_size, unit_set=args.units)
@@ -157,9 +174,11 @@ def search_mode() -> None:
         out = Path(args.out_dir) / args.model / f"{target}{preserve:g}" / f"seed{args.seed}"
         options = {**common, "target": target, "preserve": preserve}
         start = time.perf_counter()
-        summary = run_search(out, options, args.agent, args.episodes, args.seed,
-                             agent_options(args.agent, total_episodes=args.episodes), overwrite=True, progress=False,
-                             rescore_top=args.rescore_top, rescore_size=args.rescore_size)
+        summary = finished_summary(out) if args.reuse else None
+        if summary is None:
+            summary = run_search(out, options, args.agent, args.episodes, args.seed,
+                                 agent_options(args.agent, total_episodes=args.episodes), overwrite=True, progress=False,
+                                 rescore_top=args.rescore_top, rescore_size=args.rescore_size)
         report = latency_report(method, summary["ratios"], latency, args.batch, args.device, settings)
         row = {
             "target": target, "preserve": preserve, "episodes": summary["episodes"], "search_s": round(time.perf_counter() - start),
