@@ -8,7 +8,9 @@
 scored; "new" is the default:
 ``precision="auto"`` and a measured batch size (``agmc_env.tuning``), batch norms folded while scoring,
 repeated pruned shapes served from the env's reward cache; with ``--recheck-margin M`` a third
-setting, "recheck", is "new" with ``recheck_margin=M`` (close calls re-scored in fp32). Four parts:
+setting, "recheck", is "new" with ``recheck_margin=M`` (close calls re-scored in fp32), and with
+``--recheck-calibration fp32`` also ``calibration_precision="fp32"`` (batch norms re-calibrated in
+fp32 while the reward is scored in bf16). Four parts:
 
 1. episodes with random actions (``--val-size`` images, BN re-calibration on, as ``agmc search``):
    the split prune / BN re-calibration / evaluation, and the evaluation and episode times over a
@@ -64,6 +66,10 @@ parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), he
 parser.add_argument(
     "--recheck-margin", type=float, default=None,
     help="also time and compare a third setting: the new defaults with recheck_margin=M (close calls re-scored in fp32)",
+)
+parser.add_argument(
+    "--recheck-calibration", choices=("reward", "fp32"), default="reward",
+    help="calibration_precision of the recheck setting (fp32: statistics as an fp32 run computes them)",
 )
 parser.add_argument("--json-out", default=None, help="also write the figures to this JSON file")
 args = parser.parse_args()
@@ -127,7 +133,9 @@ def setting(name: str) -> Iterator[None]:
 
 
 def make_env(model: str, val_size: int, name: str = "new") -> gym.Env:
-    recheck = {"recheck_margin": args.recheck_margin} if name == "recheck" else {}
+    recheck = {}
+    if name == "recheck":
+        recheck = {"recheck_margin": args.recheck_margin, "calibration_precision": args.recheck_calibration}
     return gym.make(ENV_ID, model=model, val_size=val_size, bn_recalibration=True, device=args.device, **recheck)
 
 
@@ -225,7 +233,7 @@ for name in SETTINGS if "search" in args.parts else ():
     if name == "old":
         argv += ["--precision", "fp32"]
     if name == "recheck":
-        argv += ["--recheck-margin", str(args.recheck_margin)]
+        argv += ["--recheck-margin", str(args.recheck_margin), "--calibration-precision", args.recheck_calibration]
     first = len(TIMINGS)
     with setting(name), contextlib.redirect_stdout(io.StringIO()):
         if agmc_main(argv) != 0:

@@ -37,6 +37,7 @@ OBSERVATIONS = ("vector", "graph")
 ACTION_MODES = ("per_layer", "one_shot")
 RENDER_MODES = ("ansi", "rgb_array")
 FILL_MODES = ("none", "give_back", "two_sided")  # see agmc_env.pruning.budget
+CALIBRATION_PRECISIONS = ("reward", "fp32")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The paper's CIFAR-10 settings (AGMC Table 1: ResNet-56 at 50 % FLOPs).
@@ -147,6 +148,13 @@ class EnvConfig:
         "training images (augmented once, as the weights were trained) that bn_recalibration estimates the "
         "statistics on: fewer is faster, more estimates them better (benchmarks/calibration_size.py)",
         Integer(2),
+    )
+    calibration_precision: str = _option(
+        "reward",
+        "precision of bn_recalibration: reward (the reward's, bf16 under precision=auto where native: about "
+        "half fp32's time) or fp32 (the statistics an fp32 run computes; with recheck_margin the closest "
+        "rewards to fp32's, for a slower episode: benchmarks/RESULTS.md)",
+        OneOf(CALIBRATION_PRECISIONS),
     )
     device: str = _option("auto", "auto picks CUDA when present", Device(DEVICES))
     precision: str = _option(

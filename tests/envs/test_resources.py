@@ -73,6 +73,35 @@ def test_batch_norms_are_recalibrated_at_the_reward_precision(monkeypatch: pytes
     assert seen == [False, True]
 
 
+def test_fp32_calibration_under_a_bf16_reward_gives_the_statistics_of_an_fp32_run() -> None:
+    import copy
+
+    import gymnasium as gym
+    import numpy as np
+    import torch
+
+    model = TinyResidualCNN()
+
+    def running_stats(**options) -> list[torch.Tensor]:
+        env = gym.make(
+            "agmc_env:ModelCompression-v0", model=copy.deepcopy(model), dataset="synthetic", pretrained=False,
+            val_size=32, bn_recalibration=True, calibration_size=64, device="cpu", **options,
+        )
+        env.reset(seed=0)
+        terminated = False
+        while not terminated:
+            *_, terminated, _, _ = env.step(np.array([0.5], dtype=np.float32))
+        norms = [m for m in env.unwrapped.pruned_model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        return [t.clone() for m in norms for t in (m.running_mean, m.running_var)]
+
+    fp32 = running_stats(precision="fp32")
+    bf16_fp32_calibration = running_stats(precision="bf16", calibration_precision="fp32")
+    bf16 = running_stats(precision="bf16")  # calibrated at the reward's precision, the default
+    # One model, one policy, the same images: only the calibration's precision differs.
+    assert len(fp32) > 0 and all(torch.equal(a, b) for a, b in zip(fp32, bf16_fp32_calibration))
+    assert not all(torch.equal(a, b) for a, b in zip(fp32, bf16))
+
+
 def test_calibration_size_sets_the_number_of_calibration_images() -> None:
     from agmc_env.envs.config import EnvConfig
     from agmc_env.envs.resources import clear_caches, get_resources
