@@ -35,7 +35,7 @@ PRESET = SEARCH_DEFAULTS.env_preset
 # knows it), observation="graph" (needs an agent with a graph encoder), render_mode (no display).
 ENV_FLAGS = (
     "model", "dataset", "image_folder", "pretrained", "weights_path", "target", "preserve", "max_ratio",
-    "pruning", "units", "importance", "embedding", "action_mode", "reward", "val_size", "split_seed",
+    "pruning", "units", "importance", "round_to", "embedding", "action_mode", "reward", "val_size", "split_seed",
     "bn_recalibration", "calibration_size", "calibration_precision", "device", "precision", "recheck_margin", "latency_batch", "data_dir",
     "cache_dir",
 )  # fmt: skip

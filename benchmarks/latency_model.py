@@ -49,6 +49,7 @@ parser.add_argument("--pretrained", action=argparse.BooleanOptionalAction, defau
                     help="load the zoo weights (accuracy mode: off is fine, only latency is measured)")
 parser.add_argument("--size", type=int, default=None, help="input side (default: the model's; torchvision 224)")
 parser.add_argument("--units", default="inner", choices=("inner", "all"))
+parser.add_argument("--round-to", type=int, default=None, help="keep multiples of this many channels per unit (round_to)")
 parser.add_argument("--batch", type=int, default=1, help="latency_batch: images per timed forward pass")
 parser.add_argument("--device", default="cpu")
 parser.add_argument("--threads", type=int, default=1, help="torch threads while timing")
@@ -84,7 +85,8 @@ settings = TimingSettings(args.warmup, args.repeats)
 spec = get_spec(args.model)
 input_size = (3, args.size, args.size) if args.size else spec.input_size
 method_note = (f"fp32 NCHW, batch {args.batch}, {args.device}, {args.threads} thread(s), warm-up {args.warmup}, "
-               f"median of {args.repeats} samples, {args.points} kept counts per unit")
+               f"median of {args.repeats} samples, {args.points} kept counts per unit"
+               + (f", widths rounded to multiples of {args.round_to}" if args.round_to else ""))
 
 
 def percent(value: float) -> float:
@@ -93,7 +95,7 @@ def percent(value: float) -> float:
 
 def accuracy_mode() -> None:
     model = get_model(args.model, pretrained=args.pretrained, init_seed=0).eval()
-    method = make_pruning_method("channel", model, input_size, unit_set=args.units)
+    method = make_pruning_method("channel", model, input_size, unit_set=args.units, round_to=args.round_to)
     start = time.perf_counter()
     # Keyed like the env's table (the input size is part of the key): a search at the same batch,
     # threads and settings reuses the table measured here, so it can be built on a quiet machine first.
@@ -159,14 +161,14 @@ def search_mode() -> None:
 
     common = {"model": args.model, "pretrained": args.pretrained, "val_size": args.val_size, "units": args.units,
               "max_ratio": args.max_ratio, "device": args.device, "latency_batch": args.batch,
-              "bn_recalibration": True, "fill_budget": "give_back", "cache_dir": args.cache_dir}
+              "bn_recalibration": True, "fill_budget": "give_back", "cache_dir": args.cache_dir, "round_to": args.round_to}
     if args.dataset:
         common["dataset"] = args.dataset
     if args.calibration_size is not None:
         common["calibration_size"] = args.calibration_size
     runs = [("latency", args.preserve)] + [("flops", p) for p in args.flops_preserve]
     model = get_model(args.model, pretrained=args.pretrained, init_seed=0).eval()
-    method = make_pruning_method("channel", model, input_size, unit_set=args.units)
+    method = make_pruning_method("channel", model, input_size, unit_set=args.units, round_to=args.round_to)
     # The env's own table (its default settings and key): the latency search was budgeted by it.
     latency = load_latency_model(method, args.model, args.batch, args.device, args.cache_dir)
     rows = []

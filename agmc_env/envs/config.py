@@ -122,6 +122,12 @@ class EnvConfig:
     pruning: str = _option("channel", "structured channel or fine-grained magnitude pruning", OneOf(tuple(PRUNING_METHODS)))
     units: str = _option("inner", "which channels are prunable: block-internal ones, or all", OneOf(UNIT_SETS))
     importance: str = _option("l1", "which channels go", OneOf(IMPORTANCES))
+    round_to: int | None = _option(
+        None,
+        "keep a multiple of this many channels per unit (channel pruning; e.g. 8: odd widths can run slower "
+        "than the unpruned model on a CPU, benchmarks/RESULTS.md); None: any count",
+        Integer(1, optional=True),
+    )
     embedding: str = _option("gnn", "layer features: learned graph embedding or AMC's rule-based ones", OneOf(EMBEDDINGS))
     observation: str = _option("vector", "one unit's features, or the whole graph", OneOf(OBSERVATIONS))
     action_mode: str = _option("per_layer", "one ratio per step, or all ratios in one step", OneOf(ACTION_MODES))
@@ -196,6 +202,11 @@ class EnvConfig:
         if self.target == "latency" and self.pruning != "channel":
             raise ConfigError.for_option(
                 "target", f"'latency' needs pruning='channel': {self.pruning} masks keep every shape, so nothing runs faster"
+            )
+        if self.round_to is not None and self.pruning != "channel":
+            raise ConfigError.for_option(
+                "round_to",
+                f"applies to pruning='channel' only (single weights have no widths to round), got pruning={self.pruning!r}",
             )
         if isinstance(self.reward, str) and self.reward in LATENCY_REWARDS and self.target != "latency":
             raise ConfigError.for_option("reward", f"{self.reward!r} needs target='latency', got target={self.target!r}")

@@ -179,6 +179,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     |                    |              | one unit per conv/linear layer; costs count non-zero weights)    |
     | `units`            | `"inner"`    | `"inner"` (block-internal channels), `"all"`                     |
     | `importance`       | `"l1"`       | `"l1"`, `"l2"`, `"fpgm"`, `"random"`: which channels go          |
+    | `round_to`         | `None`       | channel pruning keeps a multiple of this many channels per unit  |
+    |                    |              | (e.g. 8: odd widths can run slower than the unpruned model)      |
     | `embedding`        | `"gnn"`      | `"gnn"` (graph auto-encoder), `"rule"` (AMC's features)          |
     | `observation`      | `"vector"`   | `"vector"`, `"graph"`                                            |
     | `action_mode`      | `"per_layer"`| `"per_layer"`, `"one_shot"`                                      |

@@ -131,6 +131,7 @@ def _model_bundle(
     pruning: str,
     pretrained: bool = True,
     image_folder: str | None = None,
+    round_to: int | None = None,
 ) -> ModelBundle:
     dataset, default_size, mean, std = _model_defaults(model, dataset, image_folder)
     input_size = input_size or default_size
@@ -155,7 +156,7 @@ def _model_bundle(
     # and the input size fit (a ConfigError naming input_size and the model when they do not).
     layers = describe_layers(net, input_size, model_name=name)
     check_logits(layers.output_shape, name)
-    method = make_pruning_method(pruning, net, input_size, unit_set=units, layers=layers)
+    method = make_pruning_method(pruning, net, input_size, unit_set=units, layers=layers, round_to=round_to)
     graph = build_graph(net, input_size, layers=layers)
     missing = [u.name for u in method.units if u.name not in graph.module_to_node]
     if missing:
@@ -255,7 +256,7 @@ def get_resources(config: EnvConfig) -> Resources:
     _guard_forked_process()
     bundle = _model_bundle(
         config.model, config.dataset, config.data_dir, config.weights_path, config.input_size, config.units, config.pruning,
-        config.pretrained, config.image_folder,
+        config.pretrained, config.image_folder, config.round_to,
     )
     features = _unit_features(bundle, config.embedding, config.cache_dir)
     device = str(resolve_device(config.device))

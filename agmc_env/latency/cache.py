@@ -1,8 +1,8 @@
 """Latency tables cached on disk: measured once per device, model, input, batch and software.
 
 A table goes to ``<cache dir>/latency/<model>-<hash>.json``; the hash is of its key: the model and
-its prunable units (names and widths), the input size, the batch, the unit set, the measurement
-settings, and :func:`agmc_env.tuning.software_key` (the CPU model and capability or the GPU name,
+its prunable units (names and widths), the input size, the batch, the unit set, the pruning method's
+``round_to`` (when set), the measurement settings, and :func:`agmc_env.tuning.software_key` (the CPU model and capability or the GPU name,
 torch's thread count, the torch and agmc-env versions). Another device, thread count or upgrade is
 another key, so its table is measured afresh. The key is also stored in the file and compared on
 reading; a damaged file is measured again (with a warning) and replaced.
@@ -41,6 +41,8 @@ def table_key(
         "units": hashlib.sha256(json.dumps(units).encode()).hexdigest()[:16],
         "warmup": settings.warmup, "repeats": settings.repeats, "points": points,
         "device_type": device.type, "format": FORMAT, **software_key(device),
+        # Only when set, so that the tables measured before round_to existed keep their keys.
+        **({"round_to": method.round_to} if method.round_to else {}),
     }  # fmt: skip
 
 
@@ -101,4 +103,4 @@ def load_latency_model(
         table = measure_table(method, batch, where, settings, points, progress, label)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(path, {"key": key, "table": table.to_dict()})
-    return LatencyModel(table, method.units)
+    return LatencyModel(table, method.units, method.round_to)

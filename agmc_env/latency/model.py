@@ -43,6 +43,7 @@ class LatencyModel:
     Args:
         table: the measured table.
         units: the prunable units, in the table's order (their ``kept`` rule maps ratios to counts).
+        round_to: the pruning method's ``round_to`` (ratios keep multiples of it). (default: ``None``)
 
     Attributes:
         base_ms: the predicted (= measured) latency of the unpruned model.
@@ -51,12 +52,13 @@ class LatencyModel:
         ConfigError: the table describes other units.
     """
 
-    def __init__(self, table: LatencyTable, units: Sequence[PrunableUnit]) -> None:
+    def __init__(self, table: LatencyTable, units: Sequence[PrunableUnit], round_to: int | None = None) -> None:
         described = [(u.name, u.channels) for u in table.units]
         if described != [(u.name, u.channels) for u in units]:
             raise ConfigError("the latency table describes other units than the model's; delete it to measure again")
         self.table = table
         self.units = list(units)
+        self.round_to = round_to
         dense = []
         for unit in table.units:
             # Never faster with more channels; a spike in one timing is pooled with its neighbours.
@@ -77,7 +79,7 @@ class LatencyModel:
         self.base_ms = self._map(self._isolated_sum(self._full))
 
     def _uniform_index(self, ratio: float) -> np.ndarray:
-        return self._offsets + np.array([u.kept(ratio) for u in self.units], dtype=np.int64)
+        return self._offsets + np.array([u.kept(ratio, self.round_to) for u in self.units], dtype=np.int64)
 
     def _isolated_sum(self, index: np.ndarray) -> float:
         return float(self._flat[index].sum())
@@ -95,7 +97,7 @@ class LatencyModel:
         """The kept channels of each unit at ``ratios`` (one ratio per unit)."""
         if len(ratios) != len(self.units):
             raise ConfigError(f"ratios must have one entry per unit ({len(self.units)}), got {len(ratios)}")
-        return [u.kept(float(r)) for u, r in zip(self.units, ratios)]
+        return [u.kept(float(r), self.round_to) for u, r in zip(self.units, ratios)]
 
     def predict_ratios(self, ratios: Sequence[float]) -> float:
         """Milliseconds of the model pruned at ``ratios``."""

@@ -97,9 +97,10 @@ def isolated_ms(unit: UnitLatency, kept: int) -> float:
     return float(np.interp(kept, unit.kept, unit.ms))
 
 
-def grid(unit: PrunableUnit, points: int = GRID_POINTS) -> tuple[int, ...]:
-    """The kept counts measured for ``unit``: ``points`` ratios from 0 to 1, as the unit keeps them."""
-    return tuple(sorted({unit.kept(float(r)) for r in np.linspace(0.0, 1.0, points)}))
+def grid(unit: PrunableUnit, points: int = GRID_POINTS, round_to: int | None = None) -> tuple[int, ...]:
+    """The kept counts measured for ``unit``: ``points`` ratios from 0 to 1, as the unit keeps them
+    (multiples of ``round_to`` where the pruning method rounds: those are the only widths it makes)."""
+    return tuple(sorted({unit.kept(float(r), round_to) for r in np.linspace(0.0, 1.0, points)}))
 
 
 def _cuts(unit: PrunableUnit) -> dict[str, list[int]]:
@@ -206,7 +207,7 @@ def measure_table(
     shapes = _input_shapes(model, {n for u in units for n in _cuts(u)}, method.input_size, batch)
     measured = []
     for unit in tqdm(units, desc=description, unit="unit", disable=not progress, leave=False):
-        kept = grid(unit, points)
+        kept = grid(unit, points, method.round_to)
         calls = [_segment(unit, k, modules, shapes, device) for k in kept]
         seconds = time_calls(calls, device, settings)
         measured.append(UnitLatency(unit.name, unit.channels, kept, tuple(1000.0 * s for s in seconds)))
@@ -223,7 +224,7 @@ def measure_table(
         rounds.append(time_calls(calls, device, settings))
     whole = np.median(rounds, axis=0)
     calibration = tuple(
-        (r, sum(isolated_ms(table, u.kept(r)) for table, u in zip(measured, units)), 1000.0 * seconds)
+        (r, sum(isolated_ms(table, u.kept(r, method.round_to)) for table, u in zip(measured, units)), 1000.0 * seconds)
         for r, seconds in zip(CALIBRATION_RATIOS, whole.tolist())
     )
     return LatencyTable(tuple(measured), calibration)

@@ -74,6 +74,8 @@ class PruningMethod(ABC):
             (default: ``"inner"``)
         layers: the model's :func:`~agmc_env.layer_table.describe_layers` table, if already built.
             (default: ``None``: described here)
+        round_to: channel methods keep a multiple of this many channels per unit (e.g. 8, the
+            widths a CPU's vector units or a GPU's tensor cores run fastest at). (default: ``None``)
 
     Attributes:
         units: the prunable units, in network order.
@@ -85,9 +87,15 @@ class PruningMethod(ABC):
     cost_model: UnitCostModel
 
     def __init__(
-        self, model: nn.Module, input_size: Sequence[int], unit_set: str = "inner", layers: LayerTable | None = None
+        self,
+        model: nn.Module,
+        input_size: Sequence[int],
+        unit_set: str = "inner",
+        layers: LayerTable | None = None,
+        round_to: int | None = None,
     ) -> None:
         self.model = model
+        self.round_to = round_to
         self.input_size = tuple(input_size)
         self.unit_set = unit_set
         self.layers = layers if layers is not None else describe_layers(model, input_size)
@@ -144,19 +152,24 @@ class ChannelPruning(PruningMethod):
     name = "channel"
 
     def __init__(
-        self, model: nn.Module, input_size: Sequence[int], unit_set: str = "inner", layers: LayerTable | None = None
+        self,
+        model: nn.Module,
+        input_size: Sequence[int],
+        unit_set: str = "inner",
+        layers: LayerTable | None = None,
+        round_to: int | None = None,
     ) -> None:
-        super().__init__(model, input_size, unit_set, layers)
+        super().__init__(model, input_size, unit_set, layers, round_to)
         self.search = search_units(model, self.input_size, unit_set, layers=self.layers)
         self.units: list[PrunableUnit] = list(self.search.units)
-        self.cost_model = CostModel(model, self.units, self.input_size, layers=self.layers)
+        self.cost_model = CostModel(model, self.units, self.input_size, round_to=round_to, layers=self.layers)
 
     def kept_size(self, unit: PrunableUnit, ratio: float) -> int:
-        return unit.kept(ratio)
+        return unit.kept(ratio, self.round_to)
 
     def prune(self, ratios: Sequence[float], importance: str = "l1", seed: int = 0) -> nn.Module:
         self._check_ratios(ratios)
-        return prune_model(self.model, self.units, ratios, importance=importance, seed=seed)
+        return prune_model(self.model, self.units, ratios, importance=importance, round_to=self.round_to, seed=seed)
 
     def _architecture(self, ratios: Sequence[float]) -> tuple[list[PrunableUnit], list[int]]:
         return self.units, self.kept_sizes(ratios)
@@ -168,8 +181,15 @@ class FineGrainedPruning(PruningMethod):
     name = "fine_grained"
 
     def __init__(
-        self, model: nn.Module, input_size: Sequence[int], unit_set: str = "inner", layers: LayerTable | None = None
+        self,
+        model: nn.Module,
+        input_size: Sequence[int],
+        unit_set: str = "inner",
+        layers: LayerTable | None = None,
+        round_to: int | None = None,
     ) -> None:
+        if round_to is not None:  # single weights have no channel widths to round
+            raise ConfigError.for_option("round_to", f"applies to channel pruning only, not fine_grained; got {round_to!r}")
         super().__init__(model, input_size, unit_set, layers)
         self.cost_model = SparseCostModel(model, self.input_size, layers=self.layers)
         self.units: list[LayerUnit] = self.cost_model.units
@@ -201,6 +221,7 @@ def make_pruning_method(
     input_size: Sequence[int],
     unit_set: str = "inner",
     layers: LayerTable | None = None,
+    round_to: int | None = None,
 ) -> PruningMethod:
     """Build the method ``name`` of :data:`PRUNING_METHODS` for ``model`` (arguments as :class:`PruningMethod`).
 
@@ -210,7 +231,7 @@ def make_pruning_method(
     """
     if name not in PRUNING_METHODS:
         raise ConfigError(f"pruning must be one of {tuple(PRUNING_METHODS)}, got {name!r}")
-    method = PRUNING_METHODS[name](model, input_size, unit_set, layers)
+    method = PRUNING_METHODS[name](model, input_size, unit_set, layers, round_to)
     if not method.units:
         search = getattr(method, "search", None)
         why = f" ({search.explain()})" if search is not None and search.explain() else ""

@@ -33,6 +33,7 @@ OPTIONS = [
     {"preserve": 0.3},
     {"preserve": 1.0},
     {"units": "inner"},
+    {"round_to": 8},
     *({"importance": name} for name in ("l1", "l2", "fpgm", "random")),
     {"embedding": "rule"},
     {"observation": "graph"},
@@ -124,6 +125,8 @@ BAD_OPTIONS = [
     ({"pruning": "magic"}, "pruning must be one of"),
     ({"units": "some"}, "units must be one of"),
     ({"importance": "taylor"}, "importance must be one of"),
+    ({"round_to": 0}, r"round_to must be an integer >= 1 or None, got 0"),
+    ({"round_to": 8, "pruning": "fine_grained"}, r"round_to applies to pruning='channel' only"),
     ({"embedding": "bert"}, "embedding must be one of"),
     ({"observation": "image"}, "observation must be one of"),
     ({"action_mode": "batch"}, "action_mode must be one of"),
@@ -303,3 +306,24 @@ def test_synthetic_images_take_the_model_input_size() -> None:
         _, _, terminated, _, info = env.step(env.action_space.sample())
     assert 0.0 <= info["accuracy"] <= 100.0
     env.close()
+
+
+@pytest.mark.parametrize("target", ["flops", "params"])
+def test_round_to_keeps_multiples_within_the_budget(target: str) -> None:
+    # ResNet-20's units have 16, 32 and 64 channels: every kept width is a multiple of 8, and the
+    # budget wall plans with the rounded widths, so the episode still ends inside the budget.
+    env = gym.make(
+        ENV_ID, model="resnet20", dataset="synthetic", pretrained=False, val_size=32, target=target, preserve=0.5,
+        round_to=8, fill_budget="give_back",
+    )
+    env.reset(seed=0)
+    terminated = False
+    rng = np.random.default_rng(0)
+    while not terminated:
+        *_, terminated, _, info = env.step(rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
+    inner = env.unwrapped
+    kept = inner.kept_sizes(info["ratios"])
+    assert all(k % 8 == 0 and k >= 8 for k in kept) and kept != [u.channels for u in inner.units]
+    assert info[f"kept_{target}_fraction"] <= 0.5 + 1e-9
+    widths = {n: m.out_channels for n, m in inner.pruned_model.named_modules() if isinstance(m, nn.Conv2d)}
+    assert [widths[u.module_names[0]] for u in inner.units] == kept  # the pruned model has those widths

@@ -158,3 +158,19 @@ def test_real_measurement_of_a_tiny_model(tmp_path: Path) -> None:
     assert min(measured) <= latency.base_ms <= max(measured)
     assert latency.predict_ratios([0.9] * len(method.units)) <= unpruned
     assert len(table.calibration) == 6 and table.base_ms == table.calibration[0][2]
+
+
+def test_round_to_measures_and_predicts_the_rounded_widths(fake_measurement: list[int], tmp_path: Path) -> None:
+    from agmc_env.latency.table import grid
+
+    torch.manual_seed(0)
+    rounded = make_pruning_method("channel", get_model("resnet20", pretrained=False), (3, 32, 32), round_to=8)
+    assert all(k % 8 == 0 for u in rounded.units for k in grid(u, 8, rounded.round_to))
+    latency = load_latency_model(rounded, "resnet20", cache=str(tmp_path), progress=False)
+    ratios = [0.3] * len(rounded.units)
+    assert latency.kept(ratios) == rounded.kept_sizes(ratios) == [u.kept(0.3, 8) for u in rounded.units]
+    files = list((tmp_path / "latency").glob("resnet20-*.json"))
+    assert len(files) == 1 and json.loads(files[0].read_text())["key"]["round_to"] == 8
+    plain = make_pruning_method("channel", get_model("resnet20", pretrained=False), (3, 32, 32))
+    load_latency_model(plain, "resnet20", cache=str(tmp_path), progress=False)
+    assert len(fake_measurement) == 2  # rounding is another table
