@@ -36,8 +36,8 @@ PRESET = SEARCH_DEFAULTS.env_preset
 ENV_FLAGS = (
     "model", "dataset", "image_folder", "pretrained", "weights_path", "target", "preserve", "max_ratio",
     "pruning", "units", "importance", "round_to", "embedding", "action_mode", "reward", "val_size", "split_seed",
-    "bn_recalibration", "calibration_size", "calibration_precision", "device", "precision", "recheck_margin", "latency_batch", "data_dir",
-    "cache_dir",
+    "bn_recalibration", "calibration_size", "calibration_precision", "device", "precision", "recheck_margin",
+    "latency_batch", "data_dir", "cache_dir",
 )  # fmt: skip
 # Flags of the search runner's and the agents' own options, for errors the library raises about them.
 RUN_FLAGS = {

@@ -192,7 +192,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
     | `split_seed`       | `0`          | seed of the data splits                                          |
     | `bn_recalibration` | `False`      | re-estimate batch-norm statistics after pruning                  |
     | `calibration_size` | `512`        | training images the re-calibration estimates them on (>= 2)      |
-    | `calibration_precision` | `"reward"` | `"reward"` (re-calibrate at the reward's precision) or `"fp32"`  |
+    | `calibration_precision` | `"reward"` | `"reward"`: re-calibrate at the reward's precision;         |
+    |                    |              | `"fp32"`: the statistics of an fp32 run (slower, closer to fp32) |
     | `device`           | `"auto"`     | `"auto"` (CUDA when present), `"cpu"`, `"cuda[:N]"`              |
     | `precision`        | `"auto"`     | `"auto"` (bf16 where the CPU runs it natively, bf16/fp16 on      |
     |                    |              | CUDA, else fp32), `"fp32"`, `"bf16"`, `"fp16"` (autocast)        |
@@ -425,8 +426,8 @@ class ModelCompressionEnv(gym.Env[Any, np.ndarray]):
             evaluator.prepare(model)  # device and memory format of the calibration images
             # By default at the reward's precision: bf16 halves this step where it is native, but its
             # statistics differ from fp32's by a little (benchmarks/search_speed.py); "fp32" buys them.
-            fp32 = self.config.calibration_precision == "fp32"
-            with evaluator.autocast("fp32" if fp32 else None):
+            precision = "fp32" if self.config.calibration_precision == "fp32" else None  # None: the reward's
+            with evaluator.autocast(precision):
                 recalibrate_batchnorm(model, self._resources.calibration_images)
         timings["calibration_seconds"] = time.perf_counter() - start - timings["prune_seconds"]
         return model

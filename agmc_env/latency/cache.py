@@ -2,8 +2,8 @@
 
 A table goes to ``<cache dir>/latency/<model>-<hash>.json``; the hash is of its key: the model and
 its prunable units (names and widths), the input size, the batch, the unit set, the pruning method's
-``round_to`` (when set), the measurement settings, and :func:`agmc_env.tuning.software_key` (the CPU model and capability or the GPU name,
-torch's thread count, the torch and agmc-env versions). Another device, thread count or upgrade is
+``round_to`` (when set), the measurement settings, and :func:`agmc_env.tuning.software_key` (the CPU
+model and capability or the GPU name, torch's thread count, the torch and agmc-env versions). Another device, thread count or upgrade is
 another key, so its table is measured afresh. The key is also stored in the file and compared on
 reading; a damaged file is measured again (with a warning) and replaced.
 """
