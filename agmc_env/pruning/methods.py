@@ -83,6 +83,7 @@ class PruningMethod(ABC):
     """
 
     name: ClassVar[str]
+    rounds_channels: ClassVar[bool] = False  # whether ``round_to`` means anything to the method
     units: Sequence[Unit]
     cost_model: UnitCostModel
 
@@ -94,12 +95,19 @@ class PruningMethod(ABC):
         layers: LayerTable | None = None,
         round_to: int | None = None,
     ) -> None:
+        if round_to is not None and not self.rounds_channels:
+            raise ConfigError.for_option("round_to", f"applies to channel pruning only, not {self.name}; got {round_to!r}")
         self.model = model
         self.round_to = round_to
         self.input_size = tuple(input_size)
         self.unit_set = unit_set
         self.layers = layers if layers is not None else describe_layers(model, input_size)
         self.layers.check_input_size(input_size)
+        self._find_units()
+
+    @abstractmethod
+    def _find_units(self) -> None:
+        """Set :attr:`units` and :attr:`cost_model` (called once, at the end of ``__init__``)."""
 
     @abstractmethod
     def kept_size(self, unit: Unit, ratio: float) -> int:
@@ -150,19 +158,12 @@ class ChannelPruning(PruningMethod):
     """Dependency-aware channel pruning: coupled layers lose the same, least important channels."""
 
     name = "channel"
+    rounds_channels = True
 
-    def __init__(
-        self,
-        model: nn.Module,
-        input_size: Sequence[int],
-        unit_set: str = "inner",
-        layers: LayerTable | None = None,
-        round_to: int | None = None,
-    ) -> None:
-        super().__init__(model, input_size, unit_set, layers, round_to)
-        self.search = search_units(model, self.input_size, unit_set, layers=self.layers)
+    def _find_units(self) -> None:
+        self.search = search_units(self.model, self.input_size, self.unit_set, layers=self.layers)
         self.units: list[PrunableUnit] = list(self.search.units)
-        self.cost_model = CostModel(model, self.units, self.input_size, round_to=round_to, layers=self.layers)
+        self.cost_model = CostModel(self.model, self.units, self.input_size, round_to=self.round_to, layers=self.layers)
 
     def kept_size(self, unit: PrunableUnit, ratio: float) -> int:
         return unit.kept(ratio, self.round_to)
@@ -178,20 +179,10 @@ class ChannelPruning(PruningMethod):
 class FineGrainedPruning(PruningMethod):
     """Magnitude pruning of single weights, one unit per conv/linear layer; shapes are kept."""
 
-    name = "fine_grained"
+    name = "fine_grained"  # single weights have no channel widths to round
 
-    def __init__(
-        self,
-        model: nn.Module,
-        input_size: Sequence[int],
-        unit_set: str = "inner",
-        layers: LayerTable | None = None,
-        round_to: int | None = None,
-    ) -> None:
-        if round_to is not None:  # single weights have no channel widths to round
-            raise ConfigError.for_option("round_to", f"applies to channel pruning only, not fine_grained; got {round_to!r}")
-        super().__init__(model, input_size, unit_set, layers)
-        self.cost_model = SparseCostModel(model, self.input_size, layers=self.layers)
+    def _find_units(self) -> None:
+        self.cost_model = SparseCostModel(self.model, self.input_size, layers=self.layers)
         self.units: list[LayerUnit] = self.cost_model.units
 
     def kept_size(self, unit: LayerUnit, ratio: float) -> int:
